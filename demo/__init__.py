@@ -1,0 +1,1 @@
+"""The Shaoyang stand-in network: generator of boundaries, registers, cases and visits."""

@@ -1,0 +1,1 @@
+"""Pure spatial logic on GeoDataFrames: no database, no Flask."""

@@ -1,0 +1,1 @@
+"""Turn geo/ results into Folium layers."""

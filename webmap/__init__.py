@@ -1,0 +1,1 @@
+"""Flask app, blueprints per user group, JSON API and the qungong CLI."""
