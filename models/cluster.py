@@ -1,0 +1,239 @@
+"""A project-local PostgreSQL + PostGIS cluster: the embedded default when no DATABASE_URL is set.
+
+The same code starts the demo's database (``qungong db up``) and the throwaway cluster of the
+test session, so the tests exercise what users run.  As root, PostgreSQL refuses to run, so the
+server runs as the ``postgres`` system user and owns its data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_MAJOR = "15"
+PG_BIN = Path(f"/usr/lib/postgresql/{PG_MAJOR}/bin")
+POSTGIS_CONTROL = Path(f"/usr/share/postgresql/{PG_MAJOR}/extension/postgis.control")
+DEFAULT_PORT = 54329
+DEFAULT_DBNAME = "qungong"
+
+
+class ClusterError(RuntimeError):
+    """A problem with the local cluster, phrased for the person at the terminal."""
+
+
+def check_installed() -> None:
+    """Raise one clear line when PostgreSQL or PostGIS is missing."""
+    if not (PG_BIN / "pg_ctl").exists():
+        msg = (
+            f"PostgreSQL {PG_MAJOR} is not installed ({PG_BIN}/pg_ctl missing): "
+            f"run `apt-get install postgresql-{PG_MAJOR}-postgis-3`, or set DATABASE_URL."
+        )
+        raise ClusterError(msg)
+    if not POSTGIS_CONTROL.exists():
+        msg = (
+            f"PostGIS is not installed for PostgreSQL {PG_MAJOR} ({POSTGIS_CONTROL} missing): "
+            f"run `apt-get install postgresql-{PG_MAJOR}-postgis-3`, or set DATABASE_URL."
+        )
+        raise ClusterError(msg)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """A PostgreSQL cluster living in ``root`` (data, socket and log inside it).
+
+    Parameters
+    ----------
+    root
+        Directory holding ``data/``, ``run/`` (the socket) and ``postgres.log``.
+    port
+        TCP port on 127.0.0.1.
+    dbname
+        The application database created by :meth:`up`.
+    fast
+        Turn off fsync and friends: for throwaway test clusters only.
+    """
+
+    root: Path
+    port: int = DEFAULT_PORT
+    dbname: str = DEFAULT_DBNAME
+    fast: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    def url(self, dbname: str | None = None) -> str:
+        """SQLAlchemy URL of a database in this cluster (psycopg 3 driver)."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname or self.dbname}"
+
+    # -- process control -------------------------------------------------------------
+
+    def _as_owner(self) -> list[str]:
+        # The server must not run as root; any other user runs it as themselves.
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [*self._as_owner(), *args], capture_output=True, text=True, check=False
+        )
+        if check and proc.returncode != 0:
+            msg = f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr.strip()}"
+            raise ClusterError(msg)
+        return proc
+
+    def _prepare_dirs(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            pg = pwd.getpwnam("postgres")
+            for path in (self.root, self.socket_dir):
+                os.chown(path, pg.pw_uid, pg.pw_gid)
+            # postgres must be able to reach the root through every parent directory
+            for parent in self.root.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    parent.chmod(mode | 0o001)
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        proc = self._run(str(PG_BIN / "pg_ctl"), "status", "-D", str(self.data_dir), check=False)
+        return proc.returncode == 0
+
+    def init(self) -> bool:
+        """Create the data directory; False when it already existed."""
+        check_installed()
+        if self.initialised():
+            return False
+        self._prepare_dirs()
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )
+        return True
+
+    def start(self) -> bool:
+        """Start the server; False when it was already running."""
+        if self.running():
+            return False
+        options = [
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-c unix_socket_directories={self.socket_dir}",
+        ]
+        if self.fast:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            " ".join(options),
+        )
+        return True
+
+    def stop(self) -> bool:
+        """Stop the server; False when it was not running."""
+        if not self.running():
+            return False
+        self._run(str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+        return True
+
+    def destroy(self) -> None:
+        """Stop and delete everything under ``root`` (test clusters)."""
+        with contextlib.suppress(ClusterError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- databases ---------------------------------------------------------------------
+
+    def psql(self, sql: str, *, dbname: str = "postgres") -> str:
+        """Run one SQL string through psql over the socket; returns stdout."""
+        proc = self._run(
+            str(PG_BIN / "psql"),
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            dbname,
+            "-c",
+            sql,
+        )
+        return proc.stdout.strip()
+
+    def database_exists(self, dbname: str | None = None) -> bool:
+        name = dbname or self.dbname
+        out = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        return out == "1"
+
+    def create_database(self, dbname: str | None = None, *, template: str | None = None) -> bool:
+        """Create a database with PostGIS; False when it already existed."""
+        name = dbname or self.dbname
+        if self.database_exists(name):
+            return False
+        tpl = f" TEMPLATE {template}" if template else ""
+        self.psql(f'CREATE DATABASE "{name}"{tpl}')
+        if template is None:
+            self.psql("CREATE EXTENSION IF NOT EXISTS postgis", dbname=name)
+        return True
+
+    def drop_database(self, dbname: str) -> None:
+        self.psql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
+    """Block until something accepts TCP connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    msg = f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s"
+    raise ClusterError(msg)

@@ -1,0 +1,79 @@
+"""Database connection: which server, engines, sessions and migrations.
+
+With ``DATABASE_URL`` set qungong uses that server; otherwise the project-local cluster of
+:mod:`models.cluster` (``qungong db up``) under ``QUNGONG_HOME`` (default ``./var``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.cluster import DEFAULT_PORT, LocalCluster
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def home() -> Path:
+    """Where the local cluster and generated files live."""
+    return Path(os.environ.get("QUNGONG_HOME", "var")).resolve()
+
+
+def local_cluster() -> LocalCluster:
+    """The embedded cluster, as configured by QUNGONG_HOME and QUNGONG_PGPORT."""
+    port = int(os.environ.get("QUNGONG_PGPORT", DEFAULT_PORT))
+    return LocalCluster(root=home() / "pg", port=port)
+
+
+def database_url() -> str:
+    """DATABASE_URL when set, else the local cluster's database."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Plain postgresql:// URLs get the psycopg 3 driver the package installs.
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    return local_cluster().url()
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One pooled engine per URL for the life of the process."""
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine_for(url), expire_on_commit=False)
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    with session_factory(url)() as session, session.begin():
+        yield session
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    # configparser interpolation: escape % in passwords
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema of the database at ``url`` up to ``revision``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def schema_ready(url: str) -> bool:
+    """True when migrations have created the tables."""
+    return inspect(engine_for(url)).has_table("admin_unit")
