@@ -1,0 +1,126 @@
+"""Point every script and stylesheet of a Folium map at files the app serves itself.
+
+Pages run on an intranet with no internet: Folium's default links to CDNs must never reach the
+browser.  Each asset Folium or a plugin asks for is known here by the name Folium gives it and
+mapped to a file of an npm package (installed at set-up from ``package.json``) or a file Folium
+ships in its own package.  An asset with no entry is an error, so a new plugin cannot slip a
+CDN link into a page unnoticed.
+
+The mapping is applied per element instance, never to Folium's class-level lists, so one map's
+settings cannot leak into another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import folium
+from branca.element import Element
+
+FOLIUM_TEMPLATES = Path(folium.__file__).parent / "templates"
+
+# asset name (as Folium names it) -> (source, path inside the source)
+# source "npm": a file below node_modules/; "folium": a file of folium/templates/.
+ASSETS: dict[str, tuple[str, str]] = {
+    "leaflet": ("npm", "leaflet/dist/leaflet.js"),
+    "leaflet_css": ("npm", "leaflet/dist/leaflet.css"),
+    "leaflet-heat.js": ("folium", "leaflet_heat.min.js"),
+    "iso8601": ("npm", "iso8601-js-period/iso8601.js"),
+    "leaflet.timedimension.min.js": (
+        "npm",
+        "leaflet-timedimension/dist/leaflet.timedimension.min.js",
+    ),
+    "leaflet.timedimension": ("npm", "leaflet-timedimension/dist/leaflet.timedimension.min.js"),
+    "leaflet.timedimension.control.min.css": (
+        "npm",
+        "leaflet-timedimension/dist/leaflet.timedimension.control.css",
+    ),
+    "leaflet.timedimension_css": (
+        "npm",
+        "leaflet-timedimension/dist/leaflet.timedimension.control.css",
+    ),
+    "heatmap.min.js": ("folium", "pa7_hm.min.js"),
+    "leaflet-heatmap.js": ("folium", "pa7_leaflet_hm.min.js"),
+}
+
+# Folium's Map also asks for jQuery, Bootstrap and Awesome Markers; qungong's maps use none of
+# them (circle markers, own controls), so they are dropped rather than served.
+DROPPED = frozenset(
+    {
+        "jquery",
+        "bootstrap",
+        "awesome_markers",
+        "bootstrap_css",
+        "glyphicons_css",
+        "awesome_markers_font_css",
+        "awesome_markers_css",
+        "awesome_rotate_css",
+    }
+)
+
+
+class UnknownAssetError(KeyError):
+    """A Folium element asks for an asset that has no local copy."""
+
+
+def asset_url(name: str, *, base_url: str) -> str:
+    """URL under which the app serves the asset ``name``.
+
+    >>> asset_url("leaflet", base_url="/vendor")
+    '/vendor/npm/leaflet/dist/leaflet.js'
+    """
+    try:
+        source, path = ASSETS[name]
+    except KeyError:
+        msg = f"no local copy of the map asset {name!r}: add it to geo.layers.offline.ASSETS"
+        raise UnknownAssetError(msg) from None
+    return f"{base_url.rstrip('/')}/{source}/{path}"
+
+
+def asset_files(*, node_modules: Path) -> dict[str, Path]:
+    """Every asset name with the file on disk that serves it."""
+    roots = {"npm": node_modules, "folium": FOLIUM_TEMPLATES}
+    return {name: roots[source] / path for name, (source, path) in ASSETS.items()}
+
+
+def missing_assets(*, node_modules: Path) -> list[Path]:
+    """Asset files that are not on disk (set-up did not run, or failed)."""
+    return sorted({p for p in asset_files(node_modules=node_modules).values() if not p.is_file()})
+
+
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+def localize(root: Element, *, base_url: str) -> Element:
+    """Rewrite the asset links of ``root`` and every element below it to local URLs.
+
+    Call it on the finished map, just before rendering.
+    """
+    for element in _walk(root):
+        for attr in ("default_js", "default_css"):
+            links = getattr(element, attr, None)
+            if not links:
+                continue
+            local = [
+                (name, asset_url(name, base_url=base_url))
+                for name, _ in links
+                if name not in DROPPED
+            ]
+            setattr(element, attr, local)
+    return root
+
+
+def offline_map(
+    *, tile_url: str | None = None, attribution: str | None = None, **kwargs: object
+) -> folium.Map:
+    """A Folium map with no external basemap unless an intranet tile server is configured."""
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, **kwargs)
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=attribution or "intranet tiles", name="底图").add_to(
+            m
+        )
+    return m

@@ -1,0 +1,85 @@
+"""The Flask application factory: nothing is built or configured at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from geo.layers.offline import missing_assets
+from models.db import database_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance: Path) -> str:
+    # A key per installation, kept in the instance folder so sessions survive restarts.
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the qungong web app.
+
+    Configuration comes from the environment (``DATABASE_URL``, ``QUNGONG_TILE_URL``,
+    ``QUNGONG_NODE_MODULES``) unless ``test_config`` gives it.
+    """
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "var" / "instance"))
+    app.config.from_mapping(
+        DATABASE_URL=None,
+        NODE_MODULES=os.environ.get("QUNGONG_NODE_MODULES", str(PROJECT_ROOT / "node_modules")),
+        TILE_URL=os.environ.get("QUNGONG_TILE_URL") or None,
+        TILE_ATTRIBUTION=os.environ.get("QUNGONG_TILE_ATTRIBUTION") or None,
+        MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = database_url()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    from webmap import errors, i18n, vendor
+    from webmap.views import api, leaders, network, planners, staff, teams
+
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(vendor.bp)
+    app.register_blueprint(network.bp)
+    app.register_blueprint(api.bp)
+    for module in (leaders, planners, teams, staff):
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def inject_nav() -> dict[str, Any]:
+        return {"nav": NAV}
+
+    return app
+
+
+# (endpoint, label) for the top bar; labels are translated in the template.
+NAV = (
+    ("network.index", "网络总览"),
+    ("leaders.index", "领导热点图"),
+    ("planners.index", "规划覆盖"),
+    ("teams.index", "工作队路线"),
+    ("staff.index", "数据导入"),
+)
+
+
+def assets_problem(app: Flask) -> str | None:
+    """A one-line explanation when the map assets are not installed, else None."""
+    missing = missing_assets(node_modules=Path(app.config["NODE_MODULES"]))
+    if not missing:
+        return None
+    return f"{len(missing)} map asset file(s) missing, e.g. {missing[0]}: run `make setup` (npm ci)"

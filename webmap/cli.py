@@ -1,0 +1,166 @@
+"""The one ``qungong`` command: database, imports, demo and the web server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup
+
+from models.cluster import PG_BIN, ClusterError
+from models.db import database_url, local_cluster, migrate, schema_ready
+
+
+def _create_app():
+    from webmap.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """群工 qungong — GIS service of Shaoyang's mass-work network."""
+
+
+def fail(message: str) -> None:
+    """Print one clear line and exit 1: users never see a traceback."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """The database: a project-local PostGIS cluster unless DATABASE_URL is set."""
+
+
+def _uses_local() -> bool:
+    return not os.environ.get("DATABASE_URL")
+
+
+@db.command("up")
+def db_up() -> None:
+    """Create and start the local cluster if needed, create the database, apply migrations."""
+    try:
+        if _uses_local():
+            cluster = local_cluster()
+            created = cluster.init()
+            started = cluster.start()
+            made_db = cluster.create_database()
+            click.echo(
+                f"cluster {cluster.root} on port {cluster.port}: "
+                f"{'initialised, ' if created else ''}{'started' if started else 'already running'}"
+                f"{', database created' if made_db else ''}"
+            )
+        migrate(database_url())
+    except ClusterError as err:
+        fail(str(err))
+    except Exception as err:
+        fail(f"cannot prepare the database at {_safe_url()}: {err.__class__.__name__}: {err}")
+    click.echo("database ready (migrations applied)")
+
+
+@db.command("down")
+def db_down() -> None:
+    """Stop the local cluster (data is kept)."""
+    if not _uses_local():
+        fail("DATABASE_URL is set: qungong does not manage that server")
+    try:
+        stopped = local_cluster().stop()
+    except ClusterError as err:
+        fail(str(err))
+    click.echo("stopped" if stopped else "not running")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say where the database is and whether it is up and migrated."""
+    url = database_url()
+    if _uses_local():
+        cluster = local_cluster()
+        if not cluster.initialised():
+            click.echo(f"local cluster {cluster.root}: not initialised (run `qungong db up`)")
+            sys.exit(3)
+        if not cluster.running():
+            click.echo(f"local cluster {cluster.root}: stopped (run `qungong db up`)")
+            sys.exit(3)
+        click.echo(f"local cluster {cluster.root}: running on port {cluster.port}")
+    try:
+        ready = schema_ready(url)
+    except Exception as err:
+        fail(f"cannot connect to {_safe_url()}: {err.__class__.__name__}")
+    click.echo(f"database {_safe_url()}: {'migrated' if ready else 'empty (run `qungong db up`)'}")
+
+
+def _pg_tool(name: str) -> str:
+    path = PG_BIN / name
+    return str(path) if path.exists() else name
+
+
+def _libpq_url() -> str:
+    return database_url().replace("postgresql+psycopg://", "postgresql://")
+
+
+def _safe_url() -> str:
+    url = database_url()
+    if "@" in url and ":" in url.split("@")[0].split("//")[-1]:
+        scheme, rest = url.split("//", 1)
+        user = rest.split(":", 1)[0]
+        return f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@db.command("dump")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_dump(file: Path) -> None:
+    """Write the whole database to FILE (pg_dump custom format)."""
+    proc = subprocess.run(
+        [_pg_tool("pg_dump"), "-Fc", "-f", str(file), "-d", _libpq_url()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        fail(f"pg_dump failed: {proc.stderr.strip()}")
+    click.echo(f"dumped to {file} ({file.stat().st_size:,} bytes)")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def db_restore(file: Path) -> None:
+    """Replace the database's contents with a dump made by `qungong db dump`."""
+    proc = subprocess.run(
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "-d",
+            _libpq_url(),
+            str(file),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        fail(f"pg_restore failed: {proc.stderr.strip()}")
+    click.echo(f"restored from {file}")
+
+
+@main.command("check")
+def check() -> None:
+    """Check the installation: map assets and database."""
+    from webmap.app import PROJECT_ROOT, assets_problem, create_app
+
+    app = create_app()
+    problem = assets_problem(app)
+    if problem:
+        fail(problem)
+    click.echo(f"map assets: ok ({PROJECT_ROOT / 'node_modules'})")
+    if not schema_ready(app.config["DATABASE_URL"]):
+        fail("database not migrated: run `qungong db up`")
+    click.echo("database: ok")

@@ -1,0 +1,12 @@
+"""Pages for leaders (mounted at /leaders/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("leaders", __name__, url_prefix="/leaders")
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("placeholder.html", title="领导热点图")

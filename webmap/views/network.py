@@ -1,0 +1,140 @@
+"""The network overview at /: the whole city with every station, drilling down to a township."""
+
+from __future__ import annotations
+
+from branca.element import JavascriptLink, MacroElement
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import gettext as _
+from jinja2 import Template
+
+from geo.layers.offline import offline_map
+from models import maps
+from webmap.views.common import db_session, render_map_page
+
+bp = Blueprint("network", __name__)
+
+# Simplification tolerance (degrees) per level for the city overview: ~200 m for counties,
+# ~100 m for townships is invisible at city zoom and keeps the page small.
+CITY_TOLERANCE = {"county": 0.002, "township": 0.001}
+TOWNSHIP_TOLERANCE = {"village": 0.0002, "group": 0.0001}
+
+
+class NetworkLayers(MacroElement):
+    """Draws boundaries and stations from compact data with static/network.js."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        qungong.network({{ this._parent.get_name() }}, {{ this.config }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, config_json: str) -> None:
+        super().__init__()
+        self._name = "NetworkLayers"
+        self.config = config_json
+
+
+def _text() -> dict[str, str]:
+    return {
+        "counties": _("县市区"),
+        "townships": _("乡镇（街道）"),
+        "village": _("村（社区）"),
+        "villages": _("村（社区）"),
+        "group": _("村民小组"),
+        "groups": _("村民小组"),
+        "stations": _("群众工作站"),
+        "groupCount": _("村民小组"),
+        "officers": _("民情信息员"),
+        "team": _("工作队"),
+    }
+
+
+@bp.get("/")
+def index() -> str:
+    area = request.args.get("area", "").strip()
+    with db_session() as session:
+        generation = maps.active_generation(session)
+        m = offline_map(
+            location=[27.2, 111.4],
+            zoom_start=9,
+            tile_url=current_app.config["TILE_URL"],
+            attribution=current_app.config["TILE_ATTRIBUTION"],
+        )
+        title = _("邵阳市群众工作网络")
+        counts: dict[str, int] = {}
+        if generation is not None:
+            counts = maps.level_counts(session, generation.id)
+            config = _network_config(session, generation.id, area)
+            title = config.pop("title")
+            m.get_root().header.add_child(
+                JavascriptLink(url_for("static", filename="network.js")), name="network_js"
+            )
+            m.add_child(NetworkLayers(maps.dumps(config)))
+    return render_map_page(
+        "network.html",
+        m,
+        title=title,
+        generation=generation,
+        counts=counts,
+        area=area,
+    )
+
+
+def _network_config(session, generation_id: int, area: str) -> dict:  # noqa: ANN001
+    common = {
+        "text": _text(),
+        "unitsUrl": url_for("api.units"),
+        "stationUrl": url_for("api.stations") + "/",
+        "drillUrl": url_for("network.index") + "?area=",
+    }
+    if area and maps.level_of(area) == "township":
+        prefix = maps.area_prefix(area)
+        township = maps.units_geojson(session, generation_id, level="township", prefix=prefix)
+        if not township["features"]:
+            area = ""
+        else:
+            name = township["features"][0]["properties"]["name"]
+            return {
+                **common,
+                "title": name,
+                "townships": township,
+                "villages": maps.units_geojson(
+                    session,
+                    generation_id,
+                    level="village",
+                    prefix=prefix,
+                    tolerance=TOWNSHIP_TOLERANCE["village"],
+                ),
+                "groups": maps.units_geojson(
+                    session,
+                    generation_id,
+                    level="group",
+                    prefix=prefix,
+                    tolerance=TOWNSHIP_TOLERANCE["group"],
+                ),
+                "stations": maps.stations_compact(session, generation_id, prefix=prefix),
+                "bounds": maps.extent(session, generation_id, prefix=prefix, level="township"),
+                "lazy": False,
+            }
+    prefix = maps.area_prefix(area) if area and maps.level_of(area) == "county" else ""
+    return {
+        **common,
+        "title": _("邵阳市群众工作网络"),
+        "counties": maps.units_geojson(
+            session,
+            generation_id,
+            level="county",
+            prefix=prefix,
+            tolerance=CITY_TOLERANCE["county"],
+        ),
+        "townships": maps.units_geojson(
+            session,
+            generation_id,
+            level="township",
+            prefix=prefix,
+            tolerance=CITY_TOLERANCE["township"],
+        ),
+        "stations": maps.stations_compact(session, generation_id, prefix=prefix),
+        "bounds": maps.extent(session, generation_id, prefix=prefix),
+        "lazy": True,
+    }

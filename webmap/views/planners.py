@@ -1,0 +1,12 @@
+"""Pages for planners (mounted at /planners/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("planners", __name__, url_prefix="/planners")
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("placeholder.html", title="规划覆盖")

@@ -1,0 +1,12 @@
+"""Pages for staff (mounted at /staff/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("placeholder.html", title="数据导入")

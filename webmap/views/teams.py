@@ -1,0 +1,12 @@
+"""Pages for teams (mounted at /teams/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("teams", __name__, url_prefix="/teams")
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("placeholder.html", title="工作队路线")
