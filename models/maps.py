@@ -138,7 +138,7 @@ def station_detail(session: Session, station_id: int) -> dict[str, Any] | None:
         session.execute(
             text(
                 """
-            SELECT s.id, s.name, s.address, s.opened_on, ST_X(s.geom), ST_Y(s.geom),
+            SELECT s.id, s.name, s.address, s.opened_on, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
                    v.id AS vid, v.code AS vcode, v.name AS vname,
                    t.id AS tid, t.code AS tcode, t.name AS tname,
                    c.code AS ccode, c.name AS cname
@@ -181,8 +181,8 @@ def station_detail(session: Session, station_id: int) -> dict[str, Any] | None:
         "name": row["name"],
         "address": row["address"],
         "opened_on": row["opened_on"].isoformat() if row["opened_on"] else None,
-        "lon": round(row[4], 6),
-        "lat": round(row[5], 6),
+        "lon": round(row["lon"], 6),
+        "lat": round(row["lat"], 6),
         "village": {"code": row["vcode"], "name": row["vname"]},
         "township": {"code": row["tcode"], "name": row["tname"]},
         "county": {"code": row["ccode"], "name": row["cname"]},

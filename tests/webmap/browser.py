@@ -1,0 +1,80 @@
+"""Run the app on a local port and drive Debian's Chromium with Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        msg = "Debian's chromium is not installed: run `apt-get install chromium` (or `make setup`)"
+        raise RuntimeError(msg)
+    return path
+
+
+@contextmanager
+def browser_page() -> Iterator[tuple[object, list[str]]]:
+    """A fresh Chromium page and the list of every URL it requests."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="qungong-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=chromium_path(),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 800},
+        )
+        requests: list[str] = []
+        page = context.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        try:
+            yield page, requests
+        finally:
+            context.close()
+
+
+def outside_host(urls: list[str]) -> list[str]:
+    """URLs that left this machine (anything but 127.0.0.1/localhost, data: and blob:)."""
+    bad = []
+    for url in urls:
+        parsed = urlparse(url)
+        if parsed.scheme in {"data", "blob", "about"}:
+            continue
+        if parsed.hostname not in {"127.0.0.1", "localhost"}:
+            bad.append(url)
+    return bad
