@@ -1,0 +1,171 @@
+"""Recognise the code, name and other fields of boundary files and normalise division codes.
+
+Statistical division codes (统计用区划代码) have 12 digits: province 2, city 2, county 2,
+township 3, village 3; a villager group (村民小组) adds 3 digits.  Land-survey layers
+(第三次国土调查) use XZQDM/XZQMC for administrative areas (9 digits for townships) and
+ZLDWDM/ZLDWMC, 19 digits, for village-level "坐落单位": the village is its first 12 digits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+LEVELS = ("city", "county", "township", "village", "group")
+PARENT_LEVEL = {"county": "city", "township": "county", "village": "township", "group": "village"}
+
+# Candidates in order of preference, compared case-insensitively.  ZLDWDM comes before XZQDM
+# because village layers of the land survey carry both, XZQDM then being the township.
+FIELD_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "code": (
+        "code",
+        "zldwdm",
+        "xzqdm",
+        "qhdm",
+        "cjqydm",
+        "xzdm",
+        "cundm",
+        "adcode",
+        "division_code",
+        "统计用区划代码",
+        "区划代码",
+        "行政区划代码",
+        "行政区代码",
+        "代码",
+        "编码",
+        "dm",
+    ),
+    "name": (
+        "name",
+        "zldwmc",
+        "xzqmc",
+        "qhmc",
+        "cjqymc",
+        "xzmc",
+        "cunmc",
+        "division_name",
+        "名称",
+        "单位名称",
+        "区划名称",
+        "行政区划名称",
+        "行政区名称",
+        "mc",
+    ),
+    "households": ("households", "hs", "户数", "总户数"),
+    "population": ("population", "rk", "zrk", "人口", "人口数", "总人口"),
+}
+FIELD_KEYS = ("code", "name", "households", "population")
+
+
+def find_fields(columns: list[str], explicit: dict[str, str] | None = None) -> dict[str, str]:
+    """Map our field keys (``code``, ``name``, ``households``, ``population``) to file columns.
+
+    Parameters
+    ----------
+    columns
+        The file's attribute columns.
+    explicit
+        User mapping such as ``{"code": "XZQDM", "name": "XZQMC"}``; wins over recognition.
+
+    Returns
+    -------
+    dict
+        Key → column for every key found; ``code`` and ``name`` may be missing (the caller
+        reports that with the column list).
+
+    Raises
+    ------
+    KeyError
+        If an explicit mapping names a column the file does not have.
+    """
+    explicit = explicit or {}
+    lower = {c.lower().strip(): c for c in columns}
+    found: dict[str, str] = {}
+    for key, column in explicit.items():
+        if key not in FIELD_KEYS:
+            msg = f"unknown field key {key!r}: use one of {', '.join(FIELD_KEYS)}"
+            raise KeyError(msg)
+        if column not in columns and column.lower() not in lower:
+            raise KeyError(column)
+        found[key] = column if column in columns else lower[column.lower()]
+    for key, candidates in FIELD_CANDIDATES.items():
+        if key in found:
+            continue
+        for cand in candidates:
+            if cand in lower and lower[cand] not in found.values():
+                found[key] = lower[cand]
+                break
+    return found
+
+
+def codes_as_text(values: pd.Series) -> pd.Series:
+    """Codes as digit strings, whether the file stored text, integers or floats; NA kept."""
+    if pd.api.types.is_float_dtype(values):
+        out = values.map(lambda v: None if pd.isna(v) else f"{v:.0f}")
+    elif pd.api.types.is_integer_dtype(values):
+        out = values.map(lambda v: None if pd.isna(v) else str(int(v)))
+    else:
+        out = values.map(lambda v: None if v is None or pd.isna(v) else str(v).strip())
+    return out.replace("", None).astype(object)
+
+
+def normalise_codes(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Turn raw codes into our 12/15-digit codes and their level, vectorised.
+
+    Returns
+    -------
+    code, level, problem : pandas.Series
+        ``code`` and ``level`` are None where ``problem`` says why the code is unusable.
+    """
+    s = raw.fillna("").astype(str)
+    n = s.str.len()
+    digits = s.str.fullmatch(r"\d+")
+    code = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    problem = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    problem[s == ""] = "code is missing (缺少代码)"
+    bad_chars = (s != "") & ~digits
+    problem[bad_chars] = "code has characters other than digits: " + s[bad_chars]
+    ok = digits
+    code[ok & (n == 6)] = s[ok & (n == 6)] + "000000"
+    code[ok & (n == 9)] = s[ok & (n == 9)] + "000"
+    code[ok & n.isin([12, 15])] = s[ok & n.isin([12, 15])]
+    zl = ok & (n == 19)
+    # ZLDWDM: 12-digit village + 7 digits that are zero for the village itself; a
+    # non-zero tail names a group, whose 3-digit number is the tail's last 3 digits.
+    tail_zero = s.str[12:] == "0000000"
+    code[zl & tail_zero] = s[zl & tail_zero].str[:12]
+    code[zl & ~tail_zero] = s[zl & ~tail_zero].str[:12] + s[zl & ~tail_zero].str[-3:]
+    bad_len = ok & ~n.isin([6, 9, 12, 15, 19])
+    problem[bad_len] = (
+        "code has " + n[bad_len].astype(str) + " digits; expected 6, 9, 12, 15 or 19: " + s[bad_len]
+    )
+    level = level_of_codes(code)
+    province = code.notna() & level.isna()
+    problem[province] = "code is a province (省级), not a unit of Shaoyang: " + code[province]
+    code[province] = None
+    return code, level, problem
+
+
+def level_of_codes(code: pd.Series) -> pd.Series:
+    """The level each 12/15-digit code names, by length and trailing zeros (None if none)."""
+    c = code.fillna("").astype(str)
+    level = pd.Series(np.full(len(c), None, dtype=object), index=c.index)
+    twelve = c.str.len() == 12
+    level[c.str.len() == 15] = "group"
+    level[twelve] = "village"
+    level[twelve & c.str.endswith("000")] = "township"
+    level[twelve & c.str.endswith("000000")] = "county"
+    level[twelve & c.str.endswith("00000000")] = "city"
+    level[twelve & c.str.endswith("0000000000")] = None
+    return level
+
+
+def parent_codes(code: pd.Series, level: pd.Series) -> pd.Series:
+    """The code of each unit's parent implied by its own code (None for cities)."""
+    c = code.fillna("").astype(str)
+    out = pd.Series(np.full(len(c), None, dtype=object), index=c.index)
+    out[level == "group"] = c[level == "group"].str[:12]
+    out[level == "village"] = c[level == "village"].str[:9] + "000"
+    out[level == "township"] = c[level == "township"].str[:6] + "000000"
+    out[level == "county"] = c[level == "county"].str[:4] + "00000000"
+    return out
