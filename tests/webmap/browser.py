@@ -51,7 +51,10 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
     """A fresh Chromium page and the list of every URL it requests."""
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="qungong-chromium-") as profile, sync_playwright() as pw:
+    with (
+        tempfile.TemporaryDirectory(prefix="qungong-chromium-") as profile,
+        sync_playwright() as pw,
+    ):
         context = pw.chromium.launch_persistent_context(
             profile,
             executable_path=chromium_path(),
