@@ -44,6 +44,16 @@ _TYPO_POOL = "山水田塘湾冲坪桥岭江河石竹木花园新老大小上下
 
 
 def _cn_number(n: int) -> str:
+    if n >= 100:
+        hundreds, rest = divmod(n, 100)
+        if not rest:
+            return _CN[hundreds] + "百"
+        return (
+            _CN[hundreds]
+            + "百"
+            + ("零" if rest < 10 else "")
+            + ("一十" + _CN[rest % 10] * (rest % 10 > 0) if 10 <= rest < 20 else _cn_number(rest))
+        )
     if n < 10:
         return _CN[n]
     tens, units = divmod(n, 10)
@@ -117,8 +127,8 @@ def _write(
         if chain.get("old_village"):
             village = str(chain["old_village"])
             group = chain.get("old_group")
-            if chain.get("old_county"):
-                county = str(chain["old_county"])
+            county = str(chain.get("old_county") or county)
+            township = str(chain.get("old_township") or township)
         elif chain.get("old_county"):
             county = str(chain["old_county"])
         else:
@@ -169,8 +179,8 @@ def write_address(
     chain : Mapping[str, object]
         Names of the unit chain: ``county``, ``township``, ``village`` (official full names)
         and ``group`` (int group number or None).  Optional ``old_county`` (e.g. ``邵东县``),
-        ``old_village`` and ``old_group`` (the village merged away and its group number) feed
-        the ``historic`` style.
+        ``old_township``, ``old_village`` and ``old_group`` (the names and group number in an
+        older generation, e.g. of a village merged away) feed the ``historic`` style.
     rng : numpy.random.Generator
         Source of all randomness, so a seed gives the same addresses.
     style : str, optional
@@ -238,7 +248,7 @@ def sample_labelled_addresses(
         raise ValueError(msg)
 
     old_county: dict[str, str] = {}
-    old_group: dict[str, list[tuple[str, int]]] = {}
+    old_chains: dict[str, list[tuple[str, str, str, int]]] = {}
     if "successor_code" in units.columns:
         old = units[(generations != active) & units["successor_code"].notna()]
         counties = old[old["level"] == "county"]
@@ -249,11 +259,19 @@ def sample_labelled_addresses(
         old_parent = dict(zip(old["code"], old["parent_code"], strict=True))
         old_groups = old[old["level"] == "group"]
         for code, succ in zip(old_groups["code"], old_groups["successor_code"], strict=True):
-            village = old_parent.get(code)
-            v_name = old_name_of.get(village)
-            new_village = parent.get(succ)
-            if v_name and new_village and v_name != name.get(new_village):
-                old_group.setdefault(succ, []).append((v_name, int(code[-3:])))
+            if succ not in parent:
+                continue
+            v_old = old_parent.get(code)
+            t_old = old_parent.get(v_old)
+            c_old = old_parent.get(t_old)
+            v_new = parent[succ]
+            t_new = parent.get(v_new)
+            c_new = parent.get(t_new)
+            names_old = [old_name_of.get(x) for x in (c_old, t_old, v_old)]
+            names_new = [name.get(x) for x in (c_new, t_new, v_new)]
+            if None not in names_old and names_old != names_new:
+                c_n, t_n, v_n = names_old
+                old_chains.setdefault(succ, []).append((c_n, t_n, v_n, int(code[-3:])))  # type: ignore[arg-type]
 
     picks = rng.choice(groups, size=n, replace=n > len(groups))
     rows = []
@@ -269,10 +287,11 @@ def sample_labelled_addresses(
         }
         if county in old_county:
             chain["old_county"] = old_county[county]
-        if group in old_group:
-            options = old_group[group]
-            v_name, number = options[int(rng.integers(len(options)))]
-            chain["old_village"], chain["old_group"] = v_name, number
+        if group in old_chains:
+            options = old_chains[group]
+            c_name, t_name, v_name, number = options[int(rng.integers(len(options)))]
+            chain.update(old_county=c_name, old_township=t_name, old_village=v_name,
+                         old_group=number)  # fmt: skip
         address, used, has_group = _write(chain, rng, style)
         rows.append((address, group, village, has_group, used))
     return pd.DataFrame(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
 import pandas as pd
 from rapidfuzz import process
@@ -144,6 +144,13 @@ def _chinese_int(text: str) -> int | None:
     """Read ``3``, ``03``, ``三``, ``十二``, ``二十``, ``二十三`` or ``〇三`` as an int."""
     if text.isdigit():
         return int(text)
+    if "百" in text:
+        head, _, tail = text.partition("百")
+        hundreds = _CN_DIGITS.get(head, -1) if len(head) == 1 else -1
+        rest = _chinese_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
+        if hundreds < 0 or rest is None:
+            return None
+        return hundreds * 100 + rest
     if "十" in text:
         head, _, tail = text.partition("十")
         if "十" in tail or len(head) > 1 or len(tail) > 1:
@@ -463,7 +470,10 @@ class Gazetteer:
                 result = self.geocode(address)
                 if len(cache) < 1_000_000:
                     cache[key] = result
-            rows.append(astuple(result))
+            rows.append(
+                (result.status, result.code, result.level, result.lon, result.lat, result.score,
+                 result.reason, result.candidates, result.generation, result.successor_code)
+            )  # fmt: skip
         frame = pd.DataFrame.from_records(rows, columns=list(RESULT_COLUMNS))
         frame.insert(0, "address", pd.Series(items, dtype=object))
         return frame
