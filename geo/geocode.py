@@ -50,7 +50,7 @@ _ETHNIC_TOWNSHIP = re.compile(r"^(.+?)((?:[\u4e00-\u9fff]{1,2}族)+)乡$")
 _PUNCT = re.compile(r"[\s,，。.、;；:：!！?？'\"“”‘’()（）\[\]【】<>《》{}\-—_/\\|#*~·]+")
 _PREFIX = re.compile(r"^(?:中华人民共和国|中国)?(?:湖南省|湖南)?")
 _GROUP_RE = re.compile(
-    r"第?([0-9]{1,3}|[零〇一二两三四五六七八九十]{1,4})(?:村民小组|村民组|小组|组|队)"
+    r"第?([0-9]{1,3}|[零〇一二两三四五六七八九十百]{1,6})(?:村民小组|村民组|小组|组|队)"
 )
 # A group number may sit a few characters after the village name (``田心村委会3组``).
 _GROUP_GAP = 3
@@ -536,7 +536,7 @@ class Gazetteer:
                 county = self._county[u]
                 t_match = any(township in s for k, s in townships.items() if k != t)
                 c_match = any(county in s for k, s in counties.items() if k != t)
-                key = (t_match, c_match, group_no is not None, full, -start)
+                key = (t_match, c_match, group_no is not None, full, -start, self._active[u])
                 if best_key is None or key > best_key:
                     best_key = key
                     best = [(u, t, group_no)]
@@ -592,6 +592,9 @@ class Gazetteer:
         for u, t, group_no in best:
             distinct.setdefault(u, (t, group_no))
         if len(distinct) > 1:
+            kept = self._drop_predecessors(list(distinct))
+            distinct = {u: distinct[u] for u in kept}
+        if len(distinct) > 1:
             codes = []
             for u, (_, group_no) in distinct.items():
                 g = self._groups.get((u, group_no)) if group_no is not None else None
@@ -607,6 +610,11 @@ class Gazetteer:
         if not any(full for v, full in tokens[t][2] if v == u):
             score -= 0.05
         return self._finish_village(u, group_no, score=score, note=self._old_names(tokens, u))
+
+    def _drop_predecessors(self, units: list[int]) -> list[int]:
+        """Drop historic units whose active successor is also among ``units``: one place."""
+        present = set(units)
+        return [u for u in units if self._canon[u] == u or self._canon[u] not in present]
 
     def _finish_village(
         self, village: int, group_no: int | None, *, score: float, note: str = "", how: str = ""
@@ -699,6 +707,12 @@ class Gazetteer:
             hits = process.extract(core, names, scorer=Hamming.distance, score_cutoff=1,
                                    limit=None)  # fmt: skip
             hits = [h for h in hits if h[1] == 1]
+            kept = set(self._drop_predecessors([h[2] for h in hits]))
+            hits = [h for h in hits if h[2] in kept]
+            if len(hits) > 1 and group_no is not None:
+                # Only villages that have the group written can be meant.
+                with_group = [h for h in hits if (h[2], group_no) in self._groups]
+                hits = with_group or hits
             if len(hits) == 1:
                 village = hits[0][2]
                 how = f"村名模糊匹配（{core}→{names[village]}），"
