@@ -94,7 +94,7 @@ def g(county: str, township: str, village: str, group: int) -> str:
 @pytest.mark.parametrize(
     ("text", "number"),
     [("3组", 3), ("三组", 3), ("第三组", 3), ("第三村民小组", 3), ("03组", 3), ("十二组", 12),
-     ("二十组", 20), ("二十三组", 23), ("第12村民小组", 12), ("门口", None), ("0组", None)],
+     ("二十组", 20), ("二十三组", 23), ("一百零七组", 107), ("第一百一十二村民小组", 112), ("第12村民小组", 12), ("门口", None), ("0组", None)],
 )  # fmt: skip
 def test_parse_group_number(text, number):
     assert parse_group_number(text) == number
@@ -267,6 +267,12 @@ def test_typo_close_to_two_villages_is_ambiguous(gaz):
     result = gaz.geocode("高沙镇田星村1组")
     assert result.status == "ambiguous"
     assert set(result.candidates) >= {v(DONGKOU, "102", "201"), v(DONGKOU, "102", "203")}
+
+
+def test_group_number_narrows_a_typo(gaz):
+    # Only 田心村 of 高沙镇 has a 5th group; 田兴村 has two.
+    result = gaz.geocode("高沙镇田星村5组")
+    assert (result.status, result.code) == ("matched", g(DONGKOU, "102", "201", 5))
 
 
 def test_landmark_is_not_read_as_a_misspelt_village(gaz):
