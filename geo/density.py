@@ -178,7 +178,7 @@ def hex_bins(
 
 
 def heat_weights(
-    bins: pd.DataFrame, *, value: str | None = None, decimals: int = 5
+    bins: pd.DataFrame, *, value: str | None = None, scale: float | None = None, decimals: int = 5
 ) -> list[list[float]]:
     """``[lat, lon, w]`` rows for a weighted heatmap, one per H3 cell centre.
 
@@ -188,24 +188,27 @@ def heat_weights(
         Output of :func:`hex_bins` (needs an ``h3`` column) after any suppression.
     value
         Column holding the weight; default ``weight`` if present, else ``count``.
+    scale
+        Divide by this instead of the largest value (to share one scale across months).
     decimals
         Coordinate rounding (5 decimals is about 1 m).
 
     Returns
     -------
     list of [lat, lon, w]
-        ``w`` is the cell value divided by the largest value, so the hottest cell is 1.0 and
+        ``w`` is the cell value divided by the largest value (or ``scale``), so the hottest
+        cell is 1.0 and
         the Leaflet heat layer's intensity scale (0..1) is used fully whatever the case volume.
         Dividing by one constant keeps the ratios between cells, so the pattern is unchanged.
-        For month-by-month frames, normalise all months together (pass the whole table and
-        split afterwards) so that months stay comparable.
+        For month-by-month frames pass the largest value over all months as ``scale`` so
+        that months stay comparable.  Cells whose weight rounds to 0 are left out.
     """
     if value is None:
         value = "weight" if "weight" in bins.columns else "count"
     if bins.empty:
         return []
     vals = bins[value].to_numpy(dtype=np.float64)
-    top = np.nanmax(vals)
+    top = np.nanmax(vals) if scale is None else scale
     if not np.isfinite(top) or top <= 0:
         msg = f"no positive values in column {value!r}"
         raise ValueError(msg)
