@@ -1,0 +1,385 @@
+"""Import boundary files into a generation: read, repair, validate, link, write in one transaction.
+
+Dry run is the default: the file is read and checked against the database and a report comes
+back; nothing is written.  With ``commit=True`` the same checks run and, only if none failed,
+the units, the import_batch row and the audit entry go in together.  A file with any error
+leaves the database exactly as it was (all-or-nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy.orm import Session
+
+from ingest.errors import IngestError
+from ingest.fields import LEVELS, PARENT_LEVEL, codes_as_text, find_fields, normalise_codes
+from ingest.fields import parent_codes as implied_parent_codes
+from ingest.files import Limits, read_vector
+from ingest.geometry import geometry_problems, repair
+from ingest.hierarchy import check_nesting, link_parents
+from ingest.report import ImportReport
+from models import units as unit_queries
+from models.db import transaction
+from models.registers import audit as audit_entry
+from models.registers import committed_batch, lock_imports, record_import
+
+KIND = "boundaries"
+DEFAULT_TOLERANCE_M2 = 100.0
+_LEVEL_ZH = {"city": "市", "county": "县", "township": "乡镇", "village": "村", "group": "村民小组"}
+
+
+def import_boundaries(
+    url: str,
+    path: str | Path,
+    *,
+    level: str | None = None,
+    generation: str = "2013",
+    valid_from: dt.date | None = None,
+    fields: dict[str, str] | None = None,
+    encoding: str | None = None,
+    crs: str | int | None = None,
+    layer: str | None = None,
+    commit: bool = False,
+    username: str = "cli",
+    name: str | None = None,
+    limits: Limits | None = None,
+    tolerance_m2: float = DEFAULT_TOLERANCE_M2,
+) -> ImportReport:
+    """Check a boundary file and, with ``commit=True``, load it into a generation.
+
+    Parameters
+    ----------
+    url
+        Database URL (see :func:`models.db.database_url`).
+    path
+        .shp, .zip of a shapefile, .gpkg or .geojson.
+    level
+        ``county``, ``township``, ``village`` or ``group``; every feature must be of it.
+        Default: each feature's level from its code.
+    generation
+        Generation to load into; created (inactive unless it is the first) when missing.
+    valid_from
+        Date the generation takes effect, stored when it is created.
+    fields
+        Explicit field mapping, e.g. ``{"code": "XZQDM", "name": "XZQMC"}``; keys ``code``,
+        ``name``, ``households``, ``population``.
+    encoding
+        Text encoding of a shapefile (default: .cpg, else detected).
+    crs
+        Coordinate system when the file has none or a wrong one, e.g. ``"EPSG:4546"``.
+    layer
+        GeoPackage layer.
+    commit
+        Write when the checks pass; otherwise only report.
+    username
+        Who imports, for import_batch and the audit log.
+    name
+        The file's name as the user knows it (for uploads saved under a temporary name).
+    limits
+        Upload and zip size limits.
+    tolerance_m2
+        Spills, gaps and overlaps up to this area (m²) are not reported.
+
+    Returns
+    -------
+    ImportReport
+        ``status`` is ``"committed"``, ``"dry_run"``, ``"rejected"`` (errors, nothing
+        written) or ``"already_imported"``.
+
+    Raises
+    ------
+    IngestError
+        When the file cannot be read at all (missing parts, unknown CRS, unsafe zip, ...).
+    """
+    if level is not None and level not in LEVELS:
+        msg = f"unknown level {level!r}: use one of {', '.join(LEVELS)}"
+        raise IngestError(name or Path(path).name, msg)
+    report = ImportReport(kind=KIND, file=name or Path(path).name, generation=generation)
+    with report.timed("read"):
+        data = read_vector(path, name=name, encoding=encoding, crs=crs, layer=layer, limits=limits)
+    report.file = data.name
+    report.sha256 = data.sha256
+    report.details.update({"crs": data.crs_source, "encoding": data.encoding, "layer": data.layer})
+    with report.timed("check"):
+        units = _prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
+    with transaction(url) as session:
+        if commit:
+            lock_imports(session)
+        earlier = committed_batch(session, KIND, report.sha256)
+        if earlier is not None:
+            report.status = "already_imported"
+            report.batch_id = earlier.id
+            report.add(
+                "warning",
+                "",
+                f"this file was already imported (batch {earlier.id}, {earlier.started_at:%Y-%m-%d}"
+                f" by {earlier.username}); nothing changed",
+                f"该文件已于 {earlier.started_at:%Y-%m-%d} 导入（批次 {earlier.id}），未做更改",
+            )
+            return report
+        gen = unit_queries.get_generation(session, generation)
+        with report.timed("link"):
+            units = _link(session, gen.id if gen else None, units, report, tolerance_m2)
+        if not report.ok:
+            report.status = "rejected"
+            return report
+        if not commit:
+            report.status = "dry_run"
+            return report
+        with report.timed("write"):
+            gen, created = unit_queries.ensure_generation(
+                session, generation, valid_from=valid_from
+            )
+            ids = unit_queries.allocate_unit_ids(session, len(units))
+            _assign_ids(units, ids)
+            units["generation_id"] = gen.id
+            unit_queries.copy_units(session, units)
+            report.details["generation_created"] = created
+            report.details["generation_active"] = gen.active
+            report.status = "committed"
+            report.batch_id = record_import(
+                session,
+                kind=KIND,
+                filename=report.file,
+                sha256=report.sha256,
+                username=username,
+                status="committed",
+                counts=report.counts,
+                report=report.as_dict(),
+            )
+    return report
+
+
+def _prepare_units(
+    frame: pd.DataFrame,
+    shown: str,
+    *,
+    level: str | None,
+    fields: dict[str, str] | None,
+    report: ImportReport,
+) -> pd.DataFrame:
+    """Units from the file's features: codes, levels, names, repaired lon/lat MultiPolygons."""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    try:
+        found = find_fields(columns, fields)
+    except KeyError as exc:
+        msg = f"has no field {exc.args[0]!r}; its fields are: {', '.join(columns)}"
+        raise IngestError(shown, msg) from exc
+    for key in ("code", "name"):
+        if key not in found:
+            msg = (
+                f"no {key} field recognised (未识别{'代码' if key == 'code' else '名称'}字段); "
+                f"its fields are: {', '.join(columns) or 'none'}; pass fields={{'{key}': ...}}"
+            )
+            raise IngestError(shown, msg)
+    report.details["fields"] = found
+    n = len(frame)
+    report.counts["features"] = n
+    if n == 0:
+        raise IngestError(shown, "holds no features (没有要素)")
+    feature = pd.Series([f"feature {i}" for i in range(1, n + 1)])
+
+    raw_codes = codes_as_text(frame[found["code"]]).reset_index(drop=True)
+    code, code_level, code_problem = normalise_codes(raw_codes)
+    for i in np.flatnonzero(code_problem.notna().to_numpy()):
+        report.add("error", feature[i], str(code_problem[i]), "代码有误")
+    names = frame[found["name"]].reset_index(drop=True)
+    names = names.map(lambda v: None if v is None or pd.isna(v) else str(v).strip() or None)
+    for i in np.flatnonzero(names.isna().to_numpy() & code.notna().to_numpy()):
+        report.add("error", feature[i], f"unit {code[i]} has no name (缺少名称)", "缺少名称")
+
+    if level is not None:
+        wrong = code_level.notna() & (code_level != level)
+        for i in np.flatnonzero(wrong.to_numpy()):
+            report.add(
+                "error",
+                feature[i],
+                f"mixed levels: code {code[i]} is a {code_level[i]}, not a {level} "
+                "(层级不一致); split the file or fix the code",
+                f"层级不一致：{code[i]} 是{_LEVEL_ZH[code_level[i]]}级",
+            )
+    geoms = np.asarray(frame.geometry.to_crs(4326).to_numpy(), dtype=object)
+    bad_geom = np.zeros(n, dtype=bool)
+    for i, problem in geometry_problems(geoms):
+        bad_geom[i] = True
+        report.add("error", feature[i], f"{_label(code[i])}{problem}", problem)
+    fixed = np.empty(n, dtype=object)
+    ok = np.flatnonzero(~bad_geom)
+    fixed[ok], repairs = repair(geoms[ok])
+    for j, note in repairs:
+        i = int(ok[j])
+        report.add("repair", feature[i], f"{_label(code[i])}{note}", "几何已修复")
+    report.counts["repaired"] = len(repairs)
+    emptied = ok[shapely.is_empty(fixed[ok])]
+    for i in emptied:
+        bad_geom[i] = True
+        report.add("error", feature[i], f"{_label(code[i])}no area left after repair", "修复后为空")
+
+    units = pd.DataFrame(
+        {
+            "row": np.arange(1, n + 1),
+            "code": code,
+            "level": code_level,
+            "name": names,
+            "geom": fixed,
+        }
+    )
+    for key in ("households", "population"):
+        if key in found:
+            values = pd.to_numeric(frame[found[key]].reset_index(drop=True), errors="coerce")
+            units[key] = values.round().astype("Int64")
+        else:
+            units[key] = pd.array([pd.NA] * n, dtype="Int64")
+    usable = units["code"].notna() & units["name"].notna() & ~bad_geom
+    units = _merge_duplicates(units[usable].copy(), report)
+    units["county_code"] = units["code"].str[:6]
+    units["parent_code"] = implied_parent_codes(units["code"], units["level"])
+    counts = units["level"].value_counts()
+    for lvl in LEVELS:
+        if lvl in counts:
+            report.counts[lvl] = int(counts[lvl])
+    report.counts["units"] = len(units)
+    return units.reset_index(drop=True)
+
+
+def _merge_duplicates(units: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
+    """One row per code: parts of one unit (same code and name) merge; else it is an error."""
+    dup = units["code"].duplicated(keep=False)
+    if not dup.any():
+        return units
+    keep = units[~dup]
+    merged = []
+    for code, group in units[dup].groupby("code", sort=False):
+        rows = ", ".join(str(r) for r in group["row"])
+        if group["name"].nunique() > 1:
+            names = " / ".join(group["name"].unique())
+            report.add(
+                "error",
+                f"features {rows}",
+                f"duplicate code {code} for different units ({names}) (代码重复)",
+                f"代码 {code} 重复",
+            )
+            continue
+        first = group.iloc[[0]].copy()
+        union = shapely.union_all(np.asarray(group["geom"].to_numpy(), dtype=object))
+        first["geom"] = [shapely.multipolygons(shapely.get_parts(union))]
+        report.add(
+            "repair",
+            f"features {rows}",
+            f"{len(group)} features of unit {code} ({group['name'].iat[0]}) merged into one",
+            "同一单位的多个要素已合并",
+        )
+        merged.append(first)
+    return pd.concat([keep, *merged]).sort_values("row")
+
+
+def _label(code: object) -> str:
+    return f"unit {code}: " if isinstance(code, str) else ""
+
+
+def _link(
+    session: Session,
+    generation_id: int | None,
+    units: pd.DataFrame,
+    report: ImportReport,
+    tolerance_m2: float,
+) -> pd.DataFrame:
+    """Check codes against the generation, link parents and check nesting; fill parent_id."""
+    # Until the real ids exist (commit), file units carry negative stand-ins.
+    units["id"] = -np.arange(1, len(units) + 1, dtype=np.int64)
+    where = "feature " + units["row"].astype(str)
+    if generation_id is not None and len(units):
+        clash = unit_queries.units_frame(
+            session, generation_id, codes=units["code"].tolist(), with_geom=False
+        )
+        clash_codes = set(clash["code"])
+        for i in np.flatnonzero(units["code"].isin(clash_codes).to_numpy()):
+            report.add(
+                "error",
+                where.iat[i],
+                f"unit {units['code'].iat[i]} is already in generation {report.generation}; "
+                "import changed boundaries into a new generation (generation=...)",
+                "该版本中已有此代码",
+            )
+    parent_levels = tuple(sorted({PARENT_LEVEL[lv] for lv in units["level"] if lv in PARENT_LEVEL}))
+    from_db = (
+        unit_queries.units_frame(session, generation_id, levels=parent_levels)
+        if generation_id is not None and parent_levels
+        else pd.DataFrame(columns=["id", "code", "level", "geom"])
+    )
+    from_file = units.loc[units["level"].isin(parent_levels), ["id", "code", "level", "geom"]]
+    candidates = pd.concat([from_file, from_db[["id", "code", "level", "geom"]]], ignore_index=True)
+    links = link_parents(units, candidates)
+    for pos, kind, message, zh in links.problems:
+        report.add(kind, where.iat[pos], message, zh)
+    units["parent_id"] = links.parent_id.to_numpy()
+    report.counts["linked_by_code"] = int((links.method == "code").sum())
+    report.counts["linked_by_containment"] = int((links.method == "containment").sum())
+
+    nesting = check_nesting(
+        np.asarray(units["geom"].to_numpy(), dtype=object),
+        links.parent_id,
+        candidates[["id", "geom"]].drop_duplicates("id"),
+        tolerance_m2=tolerance_m2,
+    )
+    code_of = candidates.drop_duplicates("id").set_index("id")["code"]
+    for pos, area in nesting.spills:
+        u = units.iloc[pos]
+        report.add(
+            "warning",
+            where.iat[pos],
+            f"{u['level']} {u['code']} ({u['name']}) lies {area:,.0f} m² outside its "
+            f"{PARENT_LEVEL[u['level']]} {code_of[u['parent_id']]}",
+            f"超出上级范围 {area:,.0f} 平方米",
+        )
+    for pid, area in nesting.gaps:
+        report.add(
+            "warning",
+            f"unit {code_of[pid]}",
+            f"{area:,.0f} m² of {code_of[pid]} is covered by none of its units in this file (gap)",
+            f"下级单位之间有空隙 {area:,.0f} 平方米",
+        )
+    for a, b, area in nesting.overlaps:
+        ua, ub = units.iloc[a], units.iloc[b]
+        report.add(
+            "warning",
+            f"features {ua['row']}, {ub['row']}",
+            f"{ua['level']} {ua['code']} and {ub['level']} {ub['code']} overlap by {area:,.0f} m²",
+            f"相邻单位重叠 {area:,.0f} 平方米",
+        )
+    return units
+
+
+def _assign_ids(units: pd.DataFrame, ids: np.ndarray) -> None:
+    """Swap the negative stand-in ids (and parent ids pointing at them) for real ones."""
+    real = pd.Series(ids, index=units["id"].to_numpy())
+    parent = units["parent_id"].astype("Int64")
+    stand_in = parent.notna() & (parent < 0)
+    parent[stand_in] = real.reindex(parent[stand_in].to_numpy()).to_numpy()
+    units["parent_id"] = parent
+    units["id"] = ids
+
+
+def list_generations(url: str) -> list[dict[str, Any]]:
+    """Generations, oldest first: name, valid_from, active, created_at, counts per level."""
+    with transaction(url) as session:
+        return unit_queries.generation_summaries(session)
+
+
+def activate_generation(url: str, name: str, *, username: str = "cli") -> None:
+    """Switch live lookups to generation ``name`` in one transaction (audited).
+
+    Raises
+    ------
+    LookupError
+        If there is no such generation.
+    """
+    with transaction(url) as session:
+        unit_queries.activate_generation(session, name)
+        audit_entry(session, username=username, action="generation.activate", detail={"name": name})

@@ -1,0 +1,214 @@
+"""Queries and bulk writes for administrative units and their boundary generations.
+
+Functions take the caller's :class:`~sqlalchemy.orm.Session` so that an import runs in one
+transaction (see :func:`models.db.transaction`).  Units are written with COPY: tens of
+thousands of polygons per import would take minutes through the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from models.schema import LEVELS, SRID, AdminUnit, Generation
+
+UNIT_COPY_COLUMNS = (
+    "id",
+    "generation_id",
+    "level",
+    "code",
+    "name",
+    "parent_id",
+    "county_code",
+    "households",
+    "population",
+    "geom",
+)
+
+
+def get_generation(session: Session, name: str) -> Generation | None:
+    """The generation called ``name``, or None."""
+    return session.scalar(select(Generation).where(Generation.name == name))
+
+
+def active_generation(session: Session) -> Generation | None:
+    """The generation live lookups use, or None before the first import."""
+    return session.scalar(select(Generation).where(Generation.active))
+
+
+def ensure_generation(
+    session: Session, name: str, *, valid_from: dt.date | None = None
+) -> tuple[Generation, bool]:
+    """The generation ``name``, created when missing: active only if it is the first one.
+
+    Returns
+    -------
+    generation, created
+    """
+    found = get_generation(session, name)
+    if found is not None:
+        return found, False
+    first = session.scalar(select(func.count()).select_from(Generation)) == 0
+    generation = Generation(name=name, valid_from=valid_from, active=first)
+    session.add(generation)
+    session.flush()
+    return generation, True
+
+
+def activate_generation(session: Session, name: str) -> Generation:
+    """Make ``name`` the active generation (and no other), in the caller's transaction.
+
+    Raises
+    ------
+    LookupError
+        If there is no such generation.
+    """
+    target = get_generation(session, name)
+    if target is None:
+        known = ", ".join(session.scalars(select(Generation.name).order_by(Generation.id)))
+        msg = f"no boundary generation {name!r} (known: {known or 'none'})"
+        raise LookupError(msg)
+    # Two statements: the partial unique index on ``active`` is checked row by row.
+    session.execute(update(Generation).where(Generation.active).values(active=False))
+    session.execute(update(Generation).where(Generation.id == target.id).values(active=True))
+    session.flush()
+    session.refresh(target)
+    return target
+
+
+def generation_summaries(session: Session) -> list[dict[str, Any]]:
+    """Every generation with its unit count per level, oldest first."""
+    counts = session.execute(
+        select(AdminUnit.generation_id, AdminUnit.level, func.count()).group_by(
+            AdminUnit.generation_id, AdminUnit.level
+        )
+    ).all()
+    per_generation: dict[int, dict[str, int]] = {}
+    for gid, level, n in counts:
+        per_generation.setdefault(gid, {})[level] = int(n)
+    out = []
+    for g in session.scalars(select(Generation).order_by(Generation.id)):
+        by_level = per_generation.get(g.id, {})
+        out.append(
+            {
+                "name": g.name,
+                "valid_from": g.valid_from,
+                "active": g.active,
+                "created_at": g.created_at,
+                "counts": {level: by_level.get(level, 0) for level in LEVELS},
+            }
+        )
+    return out
+
+
+def units_frame(
+    session: Session,
+    generation_id: int,
+    *,
+    levels: tuple[str, ...] | None = None,
+    codes: list[str] | None = None,
+    with_geom: bool = True,
+) -> pd.DataFrame:
+    """Units of one generation as a DataFrame (``geom`` as lon/lat shapely geometries).
+
+    Parameters
+    ----------
+    generation_id
+        The generation.
+    levels
+        Only these levels (all when None).
+    codes
+        Only these codes (all when None).
+    with_geom
+        Fetch geometries too (costly for groups).
+    """
+    cols = [
+        AdminUnit.id,
+        AdminUnit.code,
+        AdminUnit.level,
+        AdminUnit.name,
+        AdminUnit.parent_id,
+        AdminUnit.county_code,
+    ]
+    if with_geom:
+        cols.append(func.ST_AsBinary(AdminUnit.geom).label("wkb"))
+    query = select(*cols).where(AdminUnit.generation_id == generation_id)
+    if levels is not None:
+        query = query.where(AdminUnit.level.in_(levels))
+    if codes is not None:
+        query = query.where(AdminUnit.code.in_(codes))
+    rows = session.execute(query).all()
+    names = ["id", "code", "level", "name", "parent_id", "county_code"]
+    frame = (
+        pd.DataFrame([r[:6] for r in rows], columns=names).astype(
+            {"id": "int64", "parent_id": "Int64"}
+        )
+        if rows
+        else pd.DataFrame({n: pd.Series(dtype="int64" if n == "id" else object) for n in names})
+    )
+    if with_geom:
+        wkb = np.array([bytes(r[6]) for r in rows], dtype=object)
+        frame["geom"] = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
+    return frame
+
+
+def allocate_unit_ids(session: Session, n: int) -> npt.NDArray[np.int64]:
+    """Reserve ``n`` ids from the unit sequence, so parents and children go in one COPY."""
+    if n == 0:
+        return np.array([], dtype=np.int64)
+    ids = session.scalars(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('admin_unit', 'id')) FROM generate_series(1, :n)"
+        ),
+        {"n": n},
+    ).all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def copy_units(session: Session, units: pd.DataFrame) -> int:
+    """Write units with COPY in the session's transaction.
+
+    Parameters
+    ----------
+    units
+        Columns :data:`UNIT_COPY_COLUMNS`; ``geom`` holds lon/lat MultiPolygons, ``id`` comes
+        from :func:`allocate_unit_ids`, missing ``parent_id``/``households``/``population``
+        are NA.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    if units.empty:
+        return 0
+    geoms = np.asarray(units["geom"].to_numpy(), dtype=object)
+    hexwkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
+    frame = pd.DataFrame({c: units[c] for c in UNIT_COPY_COLUMNS if c != "geom"})
+    frame["geom"] = hexwkb
+    records = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    raw = session.connection().connection.driver_connection
+    columns = ", ".join(UNIT_COPY_COLUMNS)
+    with raw.cursor() as cur, cur.copy(f"COPY admin_unit ({columns}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(record)
+    return len(frame)
+
+
+def unit_ids_by_code(session: Session, generation_id: int, codes: list[str]) -> dict[str, int]:
+    """Map the given codes to unit ids in one generation (codes not found are left out)."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(AdminUnit.code, AdminUnit.id).where(
+            AdminUnit.generation_id == generation_id, AdminUnit.code.in_(codes)
+        )
+    ).all()
+    return dict(rows)
