@@ -8,6 +8,7 @@ import pyogrio
 import pytest
 import shapely
 
+from demo.files import write_files
 from demo.network import FULL_COUNTS, Network, build_network, station_name
 
 METRIC = "EPSG:4546"
@@ -208,3 +209,55 @@ def test_full_network_has_the_article_counts():
     urban = v[v["urban"] & v["county_code"].isin(["430502", "430503", "430511"])].area.median()
     mountain = v[~v["urban"] & v["county_code"].isin(["430527", "430529"])].area.median()
     assert urban * 3 < mountain
+
+
+def test_files_read_back_with_gbk_names(small, tmp_path):
+    written = write_files(small, tmp_path, generations=("2013", "2023"))
+    assert written["readme"].read_text(encoding="utf-8").count(".shp") == 8
+    villages13 = _level(small, "2013", "village").set_index("code")
+    shp = written["village_2013"]
+    assert not shp.with_suffix(".cpg").exists()
+    assert written["village_2023"].with_suffix(".cpg").read_text().upper() == "GBK"
+    back = pyogrio.read_dataframe(shp, encoding="GBK")
+    assert back.crs.to_epsg() == 4546
+    assert len(back) == len(villages13)
+    codes = back["ZLDWDM"].str[:12]
+    assert (back["ZLDWDM"].str[12:] == "0000000").all()
+    assert back["ZLDWMC"].tolist() == villages13.loc[codes, "name"].tolist()
+    assert (back["HS"].to_numpy() == villages13.loc[codes, "households"].to_numpy()).all()
+    # Same shapes as the network, back in lon/lat, to well under a metre.
+    moved = back.to_crs(4326).geometry.to_numpy()
+    u = small.units
+    lonlat = u[(u["generation"] == "2013") & (u["level"] == "village")].set_index("code").geometry
+    diff = shapely.hausdorff_distance(moved, lonlat.loc[codes].to_numpy())
+    assert diff.max() < 1e-5
+    # Without the .cpg and without being told, GDAL does not decode GBK: the names differ.
+    raw = pyogrio.read_dataframe(shp)
+    assert raw["ZLDWMC"].tolist() != back["ZLDWMC"].tolist()
+    towns = pyogrio.read_dataframe(written["township_2023"], encoding="GBK")
+    assert set(towns["XZQMC"]) == set(_level(small, "2023", "township")["name"])
+    assert towns["XZQDM"].str.fullmatch(r"\d{9}").all()
+    groups = pyogrio.read_dataframe(written["group_2023"], encoding="GBK")
+    assert groups["ZLDWDM"].str.fullmatch(r"\d{12}0000\d{3}").all()
+    assert groups["ZLDWMC"].str.contains("小组").all()
+
+    stations = pd.read_csv(written["stations_2023"], encoding="gbk", dtype={"村代码": str})
+    st23 = small.stations[small.stations["generation"] == "2023"]
+    assert stations["站点名称"].tolist() == st23["name"].tolist()
+    assert (stations["坐标系"] == "GCJ02").all()
+    # GCJ-02 is offset by some hundreds of metres from the WGS-84 truth in Hunan.
+    shift = np.hypot(
+        stations["经度"] - st23["lon"].to_numpy(), stations["纬度"] - st23["lat"].to_numpy()
+    )
+    assert (shift > 0.002).all()
+    assert (shift < 0.01).all()
+    st13 = pd.read_excel(written["stations_2013"], dtype={"村代码": str})
+    assert (
+        st13["村代码"].tolist()
+        == small.stations.query("generation == '2013'")["village_code"].tolist()
+    )
+    officers = pd.read_csv(written["officers_2013"], encoding="gbk", dtype=str)
+    assert len(officers) == len(small.officers)
+    assert officers["村民小组"].str.fullmatch(r"第\d+(村民|居民)小组").all()
+    teams = pd.read_excel(written["teams_2013"], dtype={"乡镇代码": str})
+    assert teams["乡镇代码"].tolist() == small.teams["township_code"].tolist()
