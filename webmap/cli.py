@@ -151,6 +151,17 @@ def db_restore(file: Path) -> None:
     click.echo(f"restored from {file}")
 
 
+def _register_groups() -> None:
+    from webmap.cli_demo import demo
+    from webmap.cli_ingest import boundaries
+
+    main.add_command(boundaries)
+    main.add_command(demo)
+
+
+_register_groups()
+
+
 @main.command("check")
 def check() -> None:
     """Check the installation: map assets and database."""

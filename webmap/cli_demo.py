@@ -1,0 +1,133 @@
+"""``qungong demo …``: build the Shaoyang stand-in network's files and load them through the importers.
+
+The demo goes the way a staff member's data goes: files on disk (shapefiles in CGCS2000
+Gauss-Kruger with GBK .dbf, XLSX/CSV registers), then the same importers users run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from models.db import database_url, home
+
+# The article's network is 2013; 2023 (after the mergers) is loaded beside it, inactive.
+GENERATIONS = {"2013": dt.date(2013, 1, 1), "2023": dt.date(2023, 6, 30)}
+ACTIVE = "2013"
+LEVEL_ORDER = ("county", "township", "village", "group")
+
+
+def default_dir() -> Path:
+    return home() / "demo"
+
+
+@click.group("demo")
+def demo() -> None:
+    """The Shaoyang demo network: build its files, load them."""
+
+
+@demo.command("build")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="1.0 = the full network.")
+@click.option("--seed", type=int, default=2013, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def demo_build(scale: float, seed: int, out: Path | None) -> None:
+    """Write the demo's boundary files and registers (deterministic for a seed)."""
+    build(scale=scale, seed=seed, out=out or default_dir())
+
+
+def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
+    from demo.files import write_files
+    from demo.network import build_network
+
+    started = time.perf_counter()
+    click.echo(f"building the network (scale {scale}, seed {seed}) …")
+    network = build_network(seed=seed, scale=scale)
+    click.echo(f"  network built in {time.perf_counter() - started:.1f} s")
+    written = write_files(network, out)
+    manifest = {"scale": scale, "seed": seed, "files": {k: str(v) for k, v in written.items()}}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    click.echo(f"  {len(written)} files in {out} ({time.perf_counter() - started:.1f} s)")
+    return written
+
+
+@demo.command("load")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None)
+def demo_load(directory: Path | None) -> None:
+    """Import the demo files through the same importers staff use (all generations, registers)."""
+    load(directory or default_dir())
+
+
+def load(directory: Path) -> None:
+    from ingest.registers import import_officers, import_stations, import_teams
+
+    from ingest.boundaries import activate_generation, import_boundaries
+
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        click.secho(
+            f"error: {manifest_path} missing: run `qungong demo build` first", fg="red", err=True
+        )
+        sys.exit(1)
+    files = {k: Path(v) for k, v in json.loads(manifest_path.read_text())["files"].items()}
+    url = database_url()
+    started = time.perf_counter()
+    steps = [
+        (
+            f"{level}_{gen}",
+            lambda p, g=gen: import_boundaries(
+                url, p, generation=g, valid_from=GENERATIONS[g], commit=True, username="demo"
+            ),
+        )
+        for gen in GENERATIONS
+        for level in LEVEL_ORDER
+    ]
+    for key, importer in (
+        ("stations", import_stations),
+        ("officers", import_officers),
+        ("teams", import_teams),
+    ):
+        for gen in GENERATIONS:
+            name = f"{key}_{gen}"
+            if name in files:
+                steps.append(
+                    (
+                        name,
+                        lambda p, f=importer, g=gen: f(
+                            url, p, generation=g, commit=True, username="demo"
+                        ),
+                    )
+                )
+    with click.progressbar(
+        steps, label="importing", show_pos=True, item_show_func=lambda s: s and s[0]
+    ) as bar:
+        for key, run in bar:
+            if key not in files:
+                continue
+            report = run(files[key])
+            if not report.ok:
+                click.echo("")
+                click.echo(report.to_text("zh"))
+                sys.exit(1)
+    activate_generation(url, ACTIVE, username="demo")
+    click.echo(f"demo loaded in {time.perf_counter() - started:.1f} s; generation {ACTIVE} active")
+
+
+@demo.command("ensure")
+@click.option("--scale", type=float, default=1.0, show_default=True)
+def demo_ensure(scale: float) -> None:
+    """Build and load the demo when the database holds no boundaries yet (used by `make demo`)."""
+    from ingest.boundaries import list_generations
+
+    if list_generations(database_url()):
+        click.echo("boundaries already loaded: demo not reloaded")
+        return
+    out = default_dir()
+    manifest = out / "manifest.json"
+    if not manifest.exists() or json.loads(manifest.read_text()).get("scale") != scale:
+        build(scale=scale, seed=2013, out=out)
+    load(out)

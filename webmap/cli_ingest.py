@@ -1,0 +1,124 @@
+"""``qungong boundaries …`` and the register imports: thin wrappers over ingest/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from ingest.errors import IngestError
+from ingest.report import ImportReport
+from models.db import database_url
+
+
+def fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def parse_fields(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """``("code=XZQDM", "name=XZQMC")`` -> ``{"code": "XZQDM", "name": "XZQMC"}``."""
+    fields = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            fail(f"--field takes KEY=COLUMN (e.g. code=XZQDM), got {pair!r}")
+        fields[key.strip()] = value.strip()
+    return fields or None
+
+
+def show_report(report: ImportReport, *, commit: bool, lang: str) -> None:
+    """Print the report; exit 1 when it holds errors, so scripts see the failure."""
+    click.echo(report.to_text(lang))
+    if not report.ok:
+        sys.exit(1)
+    if not commit:
+        click.secho(
+            "dry run: nothing written (add --commit to write) / 试运行，未写入", fg="yellow"
+        )
+
+
+@click.group("boundaries")
+def boundaries() -> None:
+    """Administrative boundaries: import into generations, list, activate."""
+
+
+@boundaries.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--level", type=click.Choice(["county", "township", "village", "group"]))
+@click.option("--generation", default="2013", show_default=True, help="Generation name.")
+@click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="Date it takes effect.")
+@click.option("--field", "field_pairs", multiple=True, help="Field mapping KEY=COLUMN, repeatable.")
+@click.option("--encoding", help="Text encoding of the .dbf (default: .cpg, else detected).")
+@click.option("--crs", help="Coordinate system when the file has no .prj, e.g. EPSG:4546.")
+@click.option("--layer", help="Layer of a GeoPackage.")
+@click.option("--commit", is_flag=True, help="Write (default: dry run, report only).")
+@click.option("--user", "username", default="cli", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def boundaries_import(
+    path: Path,
+    level: str | None,
+    generation: str,
+    valid_from: dt.datetime | None,
+    field_pairs: tuple[str, ...],
+    encoding: str | None,
+    crs: str | None,
+    layer: str | None,
+    commit: bool,
+    username: str,
+    lang: str,
+) -> None:
+    """Check a boundary file (shapefile, zipped shapefile, GeoPackage, GeoJSON); --commit loads it."""
+    from ingest.boundaries import import_boundaries
+
+    try:
+        report = import_boundaries(
+            database_url(),
+            path,
+            level=level,
+            generation=generation,
+            valid_from=valid_from.date() if valid_from else None,
+            fields=parse_fields(field_pairs),
+            encoding=encoding,
+            crs=crs,
+            layer=layer,
+            commit=commit,
+            username=username,
+        )
+    except IngestError as err:
+        fail(str(err))
+    show_report(report, commit=commit, lang=lang)
+
+
+@boundaries.command("list")
+def boundaries_list() -> None:
+    """Generations with their unit counts per level."""
+    from ingest.boundaries import list_generations
+
+    rows = list_generations(database_url())
+    if not rows:
+        click.echo("no generations yet / 尚无边界版本")
+        return
+    for row in rows:
+        mark = "*" if row.get("active") else " "
+        counts = row.get("counts", {})
+        levels = " ".join(
+            f"{k}={counts[k]}" for k in ("county", "township", "village", "group") if k in counts
+        )
+        click.echo(f"{mark} {row['name']:<10} valid_from={row.get('valid_from') or '-'} {levels}")
+
+
+@boundaries.command("activate")
+@click.argument("name")
+@click.option("--user", "username", default="cli", show_default=True)
+def boundaries_activate(name: str, username: str) -> None:
+    """Switch live lookups to generation NAME in one step."""
+    from ingest.boundaries import activate_generation
+
+    try:
+        activate_generation(database_url(), name, username=username)
+    except (IngestError, LookupError) as err:
+        fail(str(err))
+    click.echo(f"generation {name} is active / 已启用边界版本 {name}")
