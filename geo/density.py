@@ -110,8 +110,11 @@ def hex_counts(
 
 def _hexagons(ids: list[str]) -> npt.NDArray[np.object_]:
     """Polygons (lon/lat) of H3 cells; boundaries come back from h3 as (lat, lon) pairs."""
-    rings = [np.asarray(h3.cell_to_boundary(c))[:, ::-1] for c in ids]
-    return np.array([shapely.Polygon(r) for r in rings], dtype=object)
+    rings = [h3.cell_to_boundary(c) for c in ids]
+    if rings and all(len(r) == 6 for r in rings):
+        # All hexagons (no pentagon is anywhere near China): one vectorised call.
+        return shapely.polygons(np.asarray(rings, dtype=np.float64)[:, :, ::-1])
+    return np.array([shapely.Polygon(np.asarray(r)[:, ::-1]) for r in rings], dtype=object)
 
 
 def hex_bins(
