@@ -246,6 +246,42 @@ class Legend(MacroElement):
         self.position_json = _script_json(position)
 
 
+class _TimeControlOffline(MacroElement):
+    """Make folium's HeatMapWithTime work on a page with no jQuery and no internet.
+
+    Its inline script calls ``$.extend({}, a, b)`` (a shallow merge) and nothing else from
+    jQuery, which qungong pages do not load (geo.layers.offline drops it): ``$`` is defined
+    with ``Object.assign`` only if missing.  And the time control's CSS from npm
+    (leaflet-timedimension) draws its buttons with the Glyphicons font fetched from
+    netdna.bootstrapcdn.com: plain Unicode symbols in the system font are used instead, so
+    the browser never asks for that font.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <script>
+        if (typeof window.$ === "undefined") {
+            window.$ = {extend: function () { return Object.assign.apply(null, arguments); }};
+        }
+        </script>
+        <style>
+        .leaflet-bar-timecontrol .leaflet-control-timecontrol:before { font-family: sans-serif; }
+        .leaflet-bar-timecontrol .timecontrol-play:before { content: "\\25B6"; }
+        .leaflet-bar-timecontrol .timecontrol-play.pause:before { content: "\\275A\\275A"; }
+        .leaflet-bar-timecontrol .timecontrol-play.loading:before,
+        .leaflet-bar-timecontrol .timecontrol-date.loading:before { content: "\\2026"; }
+        .leaflet-bar-timecontrol .timecontrol-backward:before { content: "\\00AB"; }
+        .leaflet-bar-timecontrol .timecontrol-forward:before { content: "\\00BB"; }
+        .leaflet-bar-timecontrol .timecontrol-stop:before { content: "\\25A0"; }
+        .leaflet-bar-timecontrol .timecontrol-loop:before { content: "\\21BB"; }
+        .leaflet-bar-timecontrol .timecontrol-speed:before { content: "\\00D7"; }
+        </style>
+        {% endmacro %}
+        """
+    )
+
+
 def _map_of(parent: folium.Map | folium.FeatureGroup) -> folium.Map:
     node: Any = parent
     while node is not None and not isinstance(node, folium.Map):
@@ -327,6 +363,7 @@ def monthly_heatmap_layer(
         show=show,
     )
     layer.add_to(parent)
+    _TimeControlOffline().add_to(layer)
     return layer
 
 

@@ -161,7 +161,10 @@ def test_monthly_heatmap_one_frame_per_month_shared_scale():
     weights = [row[2] for frame in layer.data for row in frame]
     assert max(weights) == 1.0  # only the hottest month reaches full intensity
     assert sum(len(f) for f in layer.data) == int((bins["count"] >= 5).sum())
-    render(m)
+    page = render(m)
+    # The plugin's script needs $.extend and its CSS a CDN font: both replaced in the page.
+    assert "Object.assign" in page
+    assert ".timecontrol-play:before" in page
 
 
 @pytest.mark.parametrize("kind", ["choropleth", "hotspot", "heat", "monthly"])
