@@ -28,7 +28,8 @@
         function (f, layer) {
           layer.bindTooltip(esc(f.properties.name), {sticky: true});
           if (cfg.drillUrl) {
-            layer.on("dblclick", function () { global.location.href = cfg.drillUrl + encodeURIComponent(f.properties.code); });
+            layer.bindPopup("<b>" + esc(f.properties.name) + "</b><br><a class='drill' href='" + cfg.drillUrl +
+              encodeURIComponent(f.properties.code) + "'>" + esc(t.drill) + "</a>");
           }
         }).addTo(map);
     }
@@ -70,7 +71,7 @@
     // Stations arrive as [id, lon, lat]; details are fetched on click.
     var stations = L.layerGroup();
     (cfg.stations || []).forEach(function (s) {
-      var mk = L.circleMarker([s[2], s[1]], {radius: 3, weight: 1, color: "#b00020", fillColor: "#e53935", fillOpacity: 0.9, renderer: renderer});
+      var mk = L.circleMarker([s[2], s[1]], {radius: cfg.lazy ? 2.5 : 5, weight: 1, color: "#b00020", fillColor: "#e53935", fillOpacity: 0.9, renderer: renderer});
       mk.on("click", function () {
         fetch(cfg.stationUrl + s[0]).then(function (r) { return r.json(); }).then(function (d) {
           var groups = d.groups.map(function (g) { return esc(g.name); }).join("、");
@@ -88,7 +89,7 @@
     overlays[t.stations + " (" + (cfg.stations || []).length + ")"] = stations;
 
     L.control.layers(null, overlays, {collapsed: false}).addTo(map);
-    if (cfg.bounds) { map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]]); }
+    if (cfg.bounds) { map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], {animate: false}); }
     map.getContainer().setAttribute("data-stations", String(stations.getLayers().length));
     map.getContainer().setAttribute("data-ready", "1");
     return {stations: stations, overlays: overlays};

@@ -46,6 +46,7 @@ def _text() -> dict[str, str]:
         "groupCount": _("村民小组"),
         "officers": _("民情信息员"),
         "team": _("工作队"),
+        "drill": _("查看本乡镇的村和村民小组"),
     }
 
 
