@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from demo.activity import cases_file_table, visits_file_table
 from demo.network import Network
 from geo.coords import wgs84_to_gcj02
 
@@ -25,6 +26,15 @@ SHAPEFILE_ENCODING = "GBK"
 # Which boundary files keep their .cpg; the rest ship the common way, without one.
 _WITH_CPG = frozenset(
     {("county", "2013"), ("county", "2023"), ("township", "2023"), ("village", "2023")}
+)
+_CASE_TRUTH = (
+    "case_no",
+    "county_code",
+    "township_code",
+    "village_code",
+    "group_code",
+    "lon",
+    "lat",
 )
 _LEVEL_LABEL = {"county": "县级", "township": "乡级", "village": "村级", "group": "组级"}
 
@@ -173,8 +183,9 @@ def _readme(written: dict[str, Path], out_dir: Path, network: Network) -> str:
         "stations_2023": "2023 station register (CSV, GBK), coordinates GCJ02 (phone maps)",
         "officers_2013": "information officers per villager group, 2013 (CSV, GBK)",
         "teams_2013": "work teams per township with home base, 2013 (XLSX), WGS84",
-        "cases": "cases 2012-2013: petitions, disputes, services, suggestions (CSV, UTF-8)",
-        "visits": "household visits 2012-2013 with phone GPS in GCJ02 (CSV, UTF-8)",
+        "cases": "case register 2012-2013: 信访/矛盾纠纷/代办/建议 with address text (CSV, GBK)",
+        "cases_truth": "the true group and WGS84 point of each case, for checking (CSV, UTF-8)",
+        "visits": "household visits 2012-2013, phone GPS in GCJ02 (CSV, UTF-8)",
     }
     for key, path in written.items():
         if key in descriptions:
@@ -206,7 +217,8 @@ def write_files(
     generations
         Boundary generations to write shapefiles for.
     cases, visits
-        Optional tables from :mod:`demo.activity`; written as ``cases.csv`` / ``visits.csv``.
+        Optional tables from :func:`demo.activity.build_cases` / ``build_visits``; written as
+        ``cases.csv`` (GBK, as staff export it, plus ``cases_truth.csv``) and ``visits.csv``.
 
     Returns
     -------
@@ -244,11 +256,14 @@ def write_files(
     written["teams_2013"] = path
     if cases is not None:
         path = out / "cases.csv"
-        cases.to_csv(path, index=False, encoding="utf-8")
+        cases_file_table(cases).to_csv(path, index=False, encoding="gbk")
         written["cases"] = path
+        path = out / "cases_truth.csv"
+        cases[list(_CASE_TRUTH)].to_csv(path, index=False, encoding="utf-8")
+        written["cases_truth"] = path
     if visits is not None:
         path = out / "visits.csv"
-        visits.to_csv(path, index=False, encoding="utf-8", float_format="%.6f")
+        visits_file_table(visits).to_csv(path, index=False, encoding="utf-8")
         written["visits"] = path
     readme = out / "README.txt"
     readme.write_text(_readme(written, out, network), encoding="utf-8")

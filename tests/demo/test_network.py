@@ -8,8 +8,10 @@ import pyogrio
 import pytest
 import shapely
 
+from demo.activity import build_cases, build_visits, cases_file_table
 from demo.files import write_files
 from demo.network import FULL_COUNTS, Network, build_network, station_name
+from geo.coords import gcj02_to_wgs84
 
 METRIC = "EPSG:4546"
 LEVELS = ["city", "county", "township", "village", "group"]
@@ -261,3 +263,99 @@ def test_files_read_back_with_gbk_names(small, tmp_path):
     assert officers["村民小组"].str.fullmatch(r"第\d+(村民|居民)小组").all()
     teams = pd.read_excel(written["teams_2013"], dtype={"乡镇代码": str})
     assert teams["乡镇代码"].tolist() == small.teams["township_code"].tolist()
+
+
+# ---- cases and visits (demo.activity) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cases(small):
+    return build_cases(small, seed=3)
+
+
+@pytest.fixture(scope="module")
+def visits(small):
+    return build_visits(small, seed=3)
+
+
+def _groups13(net):
+    u = net.units
+    return u[(u["generation"] == "2013") & (u["level"] == "group")].set_index("code")
+
+
+def test_cases_scale_kinds_dates_and_truth(small, cases):
+    groups = _groups13(small)
+    assert len(cases) == round(230_000 * len(groups) / 47_224)
+    assert cases["case_no"].is_unique
+    share = cases["kind"].value_counts(normalize=True)
+    assert set(share.index) == {"petition", "dispute", "service", "suggestion"}
+    assert share.min() > 0.05
+    opened = pd.to_datetime(cases["opened_on"])
+    assert opened.min() >= pd.Timestamp("2012-01-01")
+    assert opened.max() <= pd.Timestamp("2013-12-31")
+    closed = pd.to_datetime(cases["closed_on"])
+    assert (closed.notna() == (cases["status"] == "closed")).all()
+    assert (closed.dropna() >= opened[closed.notna()]).all()
+    # Services go through the station: never before the village's station opened.
+    st = small.stations.query("generation == '2013'").set_index("village_code")["opened_on"]
+    svc = cases[cases["kind"] == "service"]
+    assert (
+        pd.to_datetime(svc["opened_on"]).to_numpy()
+        >= pd.to_datetime(st.loc[svc["village_code"]]).to_numpy()
+    ).all()
+    # The true point lies in the true group; the address names the true village most times.
+    geoms = groups.geometry.loc[cases["group_code"]].to_numpy()
+    assert shapely.contains_xy(geoms, cases["lon"], cases["lat"]).all()
+    u = small.units.query("generation == '2013' and level == 'village'").set_index("code")["name"]
+    core = u.loc[cases["village_code"]].str.replace(
+        r"(村委会|社区居委会|居委会|社区|村)$", "", regex=True
+    )
+    hit = [c in a for c, a in zip(core, cases["address"], strict=True)]
+    assert np.mean(hit) > 0.8
+    assert cases_file_table(cases).columns[0] == "案件编号"
+
+
+def test_cases_have_hotspots(cases):
+    # Chronic land-dispute townships: the dispute share per township varies far beyond chance.
+    rural = cases[cases["kind"].isin(["dispute", "petition", "service", "suggestion"])]
+    share = rural.groupby("township_code")["kind"].apply(lambda k: (k == "dispute").mean())
+    assert share.max() > 2 * share.median()
+    # Disputes swell in spring (Mar-May) compared with late summer (Jul-Sep).
+    month = pd.to_datetime(cases.loc[cases["kind"] == "dispute", "opened_on"]).dt.month
+    assert month.isin([3, 4, 5]).sum() > 1.3 * month.isin([7, 8, 9]).sum()
+
+
+def test_visits_gps_in_gcj02_near_the_household(small, visits):
+    groups = _groups13(small)
+    assert len(visits) == round(1_600_000 * len(groups) / 47_224)
+    assert (visits["coord_type"] == "gcj02").all()
+    lon, lat = gcj02_to_wgs84(visits["lon"].to_numpy(), visits["lat"].to_numpy())
+    geoms = groups.geometry.loc[visits["group_code"]].to_numpy()
+    inside = shapely.contains_xy(geoms, lon, lat)
+    # A few metres of GPS noise push only points near a group border outside.
+    assert inside.mean() > 0.97
+    # Taken as WGS-84 (the common mistake) the points land hundreds of metres off.
+    raw_inside = shapely.contains_xy(geoms, visits["lon"], visits["lat"])
+    assert raw_inside.mean() < inside.mean() - 0.2
+    assert visits["household_id"].str.fullmatch(r"\d{15}-\d{3}").all()
+    assert (visits["household_id"].str[:15] == visits["group_code"]).all()
+    assert set(visits["team"]) <= set(small.teams["name"])
+    # Some villages are never visited.
+    villages = small.units.query("generation == '2013' and level == 'village'")["code"]
+    assert 0 < (~villages.isin(visits["group_code"].str[:12])).sum() < 0.1 * len(villages)
+    t = visits["visited_at"]
+    assert t.is_monotonic_increasing
+    assert t.min() >= pd.Timestamp("2012-01-01", tz="Asia/Shanghai")
+    assert t.dt.hour.between(8, 17).all()
+
+
+def test_activity_deterministic_and_written(small, cases, visits, tmp_path):
+    pd.testing.assert_frame_equal(cases, build_cases(small, seed=3))
+    assert not cases["address"].equals(build_cases(small, seed=4)["address"])
+    written = write_files(small, tmp_path, generations=("2013",), cases=cases, visits=visits)
+    back = pd.read_csv(written["cases"], encoding="gbk", dtype=str)
+    assert back["地址"].tolist() == cases["address"].tolist()
+    assert set(back["类型"]) == {"信访", "矛盾纠纷", "代办", "建议"}
+    v = pd.read_csv(written["visits"], dtype={"household_id": str})
+    assert len(v) == len(visits)
+    assert v["visited_at"].str.fullmatch(r"201[23]-\d\d-\d\d \d\d:\d\d:\d\d\+08:00").all()
