@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -204,12 +205,14 @@ def _prepare_units(
                 "(层级不一致); split the file or fix the code",
                 f"层级不一致：{code[i]} 是{_LEVEL_ZH[code_level[i]]}级",
             )
-    geoms = np.asarray(frame.geometry.to_crs(4326).to_numpy(), dtype=object)
+    # Check and repair in the file's own coordinates, as the surveyor drew them: a sliver
+    # that collapsed there can turn into a tiny triangle after projection to lon/lat.
+    geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
     bad_geom = np.zeros(n, dtype=bool)
     for i, problem in geometry_problems(geoms):
         bad_geom[i] = True
         report.add("error", feature[i], f"{_label(code[i])}{problem}", problem)
-    fixed = np.empty(n, dtype=object)
+    fixed = np.full(n, None, dtype=object)
     ok = np.flatnonzero(~bad_geom)
     fixed[ok], repairs = repair(geoms[ok])
     for j, note in repairs:
@@ -220,6 +223,8 @@ def _prepare_units(
     for i in emptied:
         bad_geom[i] = True
         report.add("error", feature[i], f"{_label(code[i])}no area left after repair", "修复后为空")
+    fixed[bad_geom] = None
+    fixed = np.asarray(gpd.GeoSeries(fixed, crs=frame.crs).to_crs(4326).to_numpy(), dtype=object)
 
     units = pd.DataFrame(
         {

@@ -150,9 +150,13 @@ def read_table(path: Path, *, shown: str, sheet: str | int | None = None) -> pd.
 
 def _first_undecodable_line(raw: bytes) -> int:
     for i, line in enumerate(raw.split(b"\n"), start=1):
-        try:
-            line.decode("gb18030")
-        except UnicodeDecodeError:
+        for enc in ("utf-8", "gb18030"):
+            try:
+                line.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            break
+        else:
             return i
     return 0
 
