@@ -196,7 +196,11 @@ def as_multipolygons(geoms: Sequence[BaseGeometry | None] | GeomArray) -> GeomAr
 
 
 def voronoi_partition(
-    polygons: Sequence[BaseGeometry] | GeomArray, seeds: FloatArray, index: IntArray
+    polygons: Sequence[BaseGeometry] | GeomArray,
+    seeds: FloatArray,
+    index: IntArray,
+    *,
+    merge_fragments: bool = True,
 ) -> GeomArray:
     """Clip the Voronoi cells of each parent's seeds to that parent.
 
@@ -209,6 +213,10 @@ def voronoi_partition(
         every seed must lie inside its parent and seeds of one parent must be distinct.
     index
         Parent number of each seed.
+    merge_fragments
+        Give the detached pieces a cell gets where a non-convex parent cuts it (the parts
+        not holding its seed) to the sibling they share the longest border with.  The
+        cells still tile the parent; far fewer are multi-part.
 
     Returns
     -------
@@ -242,10 +250,51 @@ def voronoi_partition(
         parent_of_cell = multi[raw_idx]
         cells[in_multi] = shapely.intersection(raw, geoms[parent_of_cell])
     out = as_multipolygons(cells)
+    if merge_fragments:
+        out = _merge_fragments(out, seeds, index)
     if (shapely.area(out) <= 0).any():
         msg = "a cell came out empty (seed outside its parent?)"
         raise ValueError(msg)
     return out
+
+
+def _merge_fragments(cells: GeomArray, seeds: FloatArray, index: IntArray) -> GeomArray:
+    parts, owner = shapely.get_parts(cells, return_index=True)
+    if len(parts) == len(cells):
+        return cells
+    main = shapely.contains_xy(parts, seeds[owner, 0], seeds[owner, 1])
+    # A seed on a part's edge is in no part: keep that cell's largest part instead.
+    orphan = np.flatnonzero(np.bincount(owner, weights=main, minlength=len(cells)) == 0)
+    if len(orphan):
+        area = shapely.area(parts)
+        for c in orphan:
+            mine = np.flatnonzero(owner == c)
+            main[mine[np.argmax(area[mine])]] = True
+    frag = np.flatnonzero(~main)
+    if not len(frag):
+        return cells
+    fi, ci = shapely.STRtree(cells).query(parts[frag], predicate="intersects")
+    own = owner[frag[fi]]
+    same_parent = (ci != own) & (index[ci] == index[own])
+    fi, ci = fi[same_parent], ci[same_parent]
+    shared = shapely.length(shapely.intersection(shapely.boundary(parts[frag[fi]]), cells[ci]))
+    order = np.lexsort((-shared, fi))
+    fi, ci, shared = fi[order], ci[order], shared[order]
+    best = np.flatnonzero(np.r_[True, fi[1:] != fi[:-1]])
+    best = best[shared[best] > 0]
+    target = owner.copy()
+    target[frag[fi[best]]] = ci[best]
+    changed = target != owner
+    if not changed.any():
+        return cells
+    affected = np.unique(np.concatenate([owner[changed], target[changed]]))
+    out = cells.copy()
+    by_target = np.argsort(target, kind="stable")
+    bounds = np.searchsorted(target[by_target], affected, side="left")
+    ends = np.searchsorted(target[by_target], affected, side="right")
+    for c, lo, hi in zip(affected, bounds, ends, strict=True):
+        out[c] = shapely.union_all(parts[by_target[lo:hi]])
+    return as_multipolygons(out)
 
 
 def partition_polygons(

@@ -99,3 +99,17 @@ def test_bad_input_is_refused():
         partition.partition_polygon(Polygon(), 3, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="distinct"):
         partition.voronoi_partition([ELL], np.array([[0.5, 0.5], [0.5, 0.5]]), np.array([0, 0]))
+
+
+def test_detached_fragments_go_to_a_neighbour():
+    # A U-shape: the cell of the seed in the left arm reaches across the notch into the right
+    # arm, so clipping leaves it a detached piece there.
+    u_shape = Polygon([(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)])
+    seeds = np.array([[0.1, 0.2], [1.9, 0.3], [2.6, 0.5], [0.4, 1.2]])
+    index = np.zeros(len(seeds), dtype=np.intp)
+    raw = partition.voronoi_partition([u_shape], seeds, index, merge_fragments=False)
+    merged = partition.voronoi_partition([u_shape], seeds, index)
+    assert (shapely.get_num_geometries(raw) > 1).any()
+    assert (shapely.get_num_geometries(merged) == 1).all()
+    _assert_tiles(u_shape, merged, len(seeds))
+    assert shapely.contains_xy(merged, seeds[:, 0], seeds[:, 1]).all()
