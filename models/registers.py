@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import any_, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from models.schema import SRID, AdminUnit, AuditLog, ImportBatch, Officer, Station, Team
+from models.units import id_array
 
 # Any constant will do; it only has to be the same for every qungong process.
 _IMPORT_LOCK_KEY = 0x5147_1350
@@ -126,7 +127,9 @@ def representative_points(session: Session, unit_ids: list[int]) -> dict[int, tu
         return {}
     point = func.ST_PointOnSurface(AdminUnit.geom)
     rows = session.execute(
-        select(AdminUnit.id, func.ST_X(point), func.ST_Y(point)).where(AdminUnit.id.in_(unit_ids))
+        select(AdminUnit.id, func.ST_X(point), func.ST_Y(point)).where(
+            AdminUnit.id == any_(id_array("ids", unit_ids))
+        )
     ).all()
     return {int(i): (float(x), float(y)) for i, x, y in rows}
 
@@ -168,7 +171,7 @@ def replace_officers(session: Session, officers: pd.DataFrame) -> int:
     if officers.empty:
         return 0
     unit_ids = [int(i) for i in officers["unit_id"].unique()]
-    session.execute(delete(Officer).where(Officer.unit_id.in_(unit_ids)))
+    session.execute(delete(Officer).where(Officer.unit_id == any_(id_array("ids", unit_ids))))
     session.execute(insert(Officer), _records(officers))
     return len(officers)
 
@@ -181,7 +184,7 @@ def replace_teams(session: Session, teams: pd.DataFrame) -> int:
     if teams.empty:
         return 0
     unit_ids = [int(i) for i in teams["unit_id"].unique()]
-    session.execute(delete(Team).where(Team.unit_id.in_(unit_ids)))
+    session.execute(delete(Team).where(Team.unit_id == any_(id_array("ids", unit_ids))))
     rows = _records(teams.drop(columns=["lon", "lat"]))
     for row, geom in zip(rows, _points(teams["lon"], teams["lat"]), strict=True):
         row["home"] = geom

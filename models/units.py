@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from sqlalchemy import func, select, text, update
+from sqlalchemy import BigInteger, String, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models.schema import LEVELS, SRID, AdminUnit, Generation
@@ -143,16 +144,11 @@ def units_frame(
     if levels is not None:
         query = query.where(AdminUnit.level.in_(levels))
     if codes is not None:
-        query = query.where(AdminUnit.code.in_(codes))
+        query = query.where(AdminUnit.code == any_(_text_array("codes", codes)))
     rows = session.execute(query).all()
     names = ["id", "code", "level", "name", "parent_id", "county_code"]
-    frame = (
-        pd.DataFrame([r[:6] for r in rows], columns=names).astype(
-            {"id": "int64", "parent_id": "Int64"}
-        )
-        if rows
-        else pd.DataFrame({n: pd.Series(dtype="int64" if n == "id" else object) for n in names})
-    )
+    frame = pd.DataFrame([r[:6] for r in rows], columns=names)
+    frame = frame.astype({"id": "int64", "parent_id": "Int64", "code": object})
     if with_geom:
         wkb = np.array([bytes(r[6]) for r in rows], dtype=object)
         frame["geom"] = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
@@ -208,7 +204,18 @@ def unit_ids_by_code(session: Session, generation_id: int, codes: list[str]) -> 
         return {}
     rows = session.execute(
         select(AdminUnit.code, AdminUnit.id).where(
-            AdminUnit.generation_id == generation_id, AdminUnit.code.in_(codes)
+            AdminUnit.generation_id == generation_id,
+            AdminUnit.code == any_(_text_array("codes", codes)),
         )
     ).all()
     return dict(rows)
+
+
+def _text_array(name: str, values: list[str]) -> Any:
+    # One array parameter instead of tens of thousands of IN (...) placeholders.
+    return bindparam(name, list(values), type_=ARRAY(String))
+
+
+def id_array(name: str, values: list[int]) -> Any:
+    """A bigint[] bind parameter for ``column == any_(...)`` over many ids."""
+    return bindparam(name, [int(v) for v in values], type_=ARRAY(BigInteger))

@@ -203,3 +203,54 @@ def test_geopackage_layer_and_geojson(db_url, layer_dir):
     report = import_boundaries(db_url, gj, commit=True)
     assert report.counts["township"] == 2
     assert report.counts["linked_by_code"] == 2
+
+
+def test_one_file_with_several_levels_links_inside_the_file(db_url, layer_dir):
+    path = write_layer(
+        layer_dir, "all", COUNTY + TOWNSHIPS + VILLAGES, code_field="DM", name_field="MC"
+    )
+    report = import_boundaries(db_url, path, commit=True)
+    assert report.status == "committed", report.to_text("en")
+    assert (report.counts["county"], report.counts["township"], report.counts["village"]) == (
+        1,
+        2,
+        4,
+    )
+    assert report.counts["linked_by_code"] == 6
+    assert _rows(
+        db_url,
+        "SELECT count(*) FROM admin_unit c JOIN admin_unit p ON p.id = c.parent_id "
+        "WHERE left(c.code, 6) = left(p.code, 6)",
+    ) == [(6,)]
+
+
+def test_land_survey_19_digit_codes_and_nine_digit_townships(db_url, layer_dir):
+    import_boundaries(db_url, write_layer(layer_dir, "c", COUNTY), commit=True)
+    towns = [(code[:9], name, geom) for code, name, geom in TOWNSHIPS]
+    assert import_boundaries(db_url, write_layer(layer_dir, "t", towns), commit=True).ok
+    villages = [(code + "0000000", name, geom) for code, name, geom in VILLAGES]
+    path = write_layer(
+        layer_dir,
+        "v",
+        villages,
+        code_field="ZLDWDM",
+        name_field="ZLDWMC",
+        extra={"XZQDM": [c[:9] for c, _, _ in VILLAGES]},
+    )
+    report = import_boundaries(db_url, path, level="village", commit=True)
+    assert report.status == "committed", report.to_text("en")
+    assert report.details["fields"]["code"] == "ZLDWDM"
+    assert sorted(
+        c for (c,) in _rows(db_url, "SELECT code FROM admin_unit WHERE level='village'")
+    ) == sorted(c for c, _, _ in VILLAGES)
+
+
+def test_zone_prefixed_gauss_kruger_and_explicit_crs_without_prj(db_url, layer_dir):
+    zoned = write_layer(layer_dir, "zone", COUNTY, crs=4525)
+    report = import_boundaries(db_url, zoned)
+    assert report.ok
+    assert "EPSG:4525" in report.details["crs"]
+    no_prj = write_layer(layer_dir, "noprj", COUNTY, crs=None)
+    report = import_boundaries(db_url, no_prj, crs="EPSG:4546")
+    assert report.ok
+    assert "crs=" in report.details["crs"]
