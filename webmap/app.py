@@ -49,12 +49,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from webmap import errors, i18n, vendor
+    from webmap import auth, errors, i18n, vendor
     from webmap.views import api, leaders, network, planners, staff, teams
 
     i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(vendor.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
     for module in (leaders, planners, teams, staff):

@@ -154,9 +154,11 @@ def db_restore(file: Path) -> None:
 def _register_groups() -> None:
     from webmap.cli_demo import demo
     from webmap.cli_ingest import boundaries
+    from webmap.cli_users import users_group
 
     main.add_command(boundaries)
     main.add_command(demo)
+    main.add_command(users_group)
 
 
 _register_groups()

@@ -13,12 +13,22 @@ import time
 from pathlib import Path
 
 import click
+from sqlalchemy import text
 
-from models.db import database_url, home
+from models.db import database_url, home, transaction
 
 # The article's network is 2013; 2023 (after the mergers) is loaded beside it, inactive.
 GENERATIONS = {"2013": dt.date(2013, 1, 1), "2023": dt.date(2023, 6, 30)}
 ACTIVE = "2013"
+# Log-ins of the demo (README): one per user group for the whole city, and a township team.
+DEMO_PASSWORD = "qungong-demo"
+DEMO_USERS = (
+    ("admin", "admin", None, "管理员"),
+    ("leader", "leader", None, "市领导"),
+    ("staff", "staff", None, "市群工部"),
+    ("planner", "planner", None, "规划员"),
+    ("team", "team", "township", "工作队"),
+)
 LEVEL_ORDER = ("county", "township", "village", "group")
 
 
@@ -41,6 +51,7 @@ def demo_build(scale: float, seed: int, out: Path | None) -> None:
 
 
 def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
+    from demo.activity import build_cases, build_visits
     from demo.files import write_files
     from demo.network import build_network
 
@@ -48,7 +59,10 @@ def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     click.echo(f"building the network (scale {scale}, seed {seed}) …")
     network = build_network(seed=seed, scale=scale)
     click.echo(f"  network built in {time.perf_counter() - started:.1f} s")
-    written = write_files(network, out)
+    cases = build_cases(network, seed=seed)
+    visits = build_visits(network, seed=seed)
+    click.echo(f"  {len(cases):,} cases, {len(visits):,} visits ({time.perf_counter() - started:.1f} s)")
+    written = write_files(network, out, cases=cases, visits=visits)
     manifest = {"scale": scale, "seed": seed, "files": {k: str(v) for k, v in written.items()}}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     click.echo(f"  {len(written)} files in {out} ({time.perf_counter() - started:.1f} s)")
@@ -63,9 +77,8 @@ def demo_load(directory: Path | None) -> None:
 
 
 def load(directory: Path) -> None:
-    from ingest.registers import import_officers, import_stations, import_teams
-
     from ingest.boundaries import activate_generation, import_boundaries
+    from ingest.registers import import_officers, import_stations, import_teams
 
     manifest_path = directory / "manifest.json"
     if not manifest_path.exists():
@@ -114,7 +127,35 @@ def load(directory: Path) -> None:
                 click.echo(report.to_text("zh"))
                 sys.exit(1)
     activate_generation(url, ACTIVE, username="demo")
+    add_demo_users(url)
     click.echo(f"demo loaded in {time.perf_counter() - started:.1f} s; generation {ACTIVE} active")
+
+
+def add_demo_users(url: str) -> None:
+    """The demo's log-ins; the team user sees only the first township of the active generation."""
+    from models.maps import CITY_CODE, active_generation
+    from models.users import create_user
+
+    with transaction(url) as session:
+        generation = active_generation(session)
+        township = session.execute(
+            text(
+                "SELECT code FROM admin_unit WHERE generation_id = :g AND level = 'township'"
+                " ORDER BY code LIMIT 1"
+            ),
+            {"g": generation.id},
+        ).scalar_one()
+        for username, role, scope, name in DEMO_USERS:
+            area = township if scope == "township" else CITY_CODE
+            create_user(
+                session,
+                username,
+                role=role,
+                area_code=area,
+                password=DEMO_PASSWORD,
+                display_name=name,
+            )
+    click.echo(f"demo users {', '.join(u[0] for u in DEMO_USERS)} (password {DEMO_PASSWORD})")
 
 
 @demo.command("ensure")

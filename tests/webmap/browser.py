@@ -71,6 +71,15 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
             context.close()
 
 
+def login(page, base: str, username: str = "admin", password: str = "secret-pw") -> None:
+    """Log in through the real form."""
+    page.goto(f"{base}/auth/login", wait_until="load")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
+
+
 def outside_host(urls: list[str]) -> list[str]:
     """URLs that left this machine (anything but 127.0.0.1/localhost, data: and blob:)."""
     bad = []

@@ -1,14 +1,29 @@
-"""Fixtures for the web app: an app per test on its own fresh database."""
+"""Fixtures for the web app: an app per test on its own fresh database, and logging in."""
 
 from __future__ import annotations
 
-import pytest
+from functools import cache
 
+import pytest
+from werkzeug.security import generate_password_hash
+
+from models.db import transaction
+from models.users import create_user
 from webmap.app import create_app
+
+PASSWORD = "secret-pw"
+# username -> (role, area)
+USERS = {
+    "admin": ("admin", "430500000000"),
+    "leader": ("leader", "430500000000"),
+    "staff": ("staff", "430500000000"),
+    "planner": ("planner", "430500000000"),
+    "team": ("team", "430525100000"),
+}
 
 
 @pytest.fixture
-def app(db_url, tmp_path):
+def app(db_url):
     return create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test"})
 
 
@@ -20,3 +35,40 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@cache
+def password_hash() -> str:
+    # scrypt is slow on purpose: hash once per session, not once per user per test
+    return generate_password_hash(PASSWORD)
+
+
+class AuthActions:
+    """Creates the test users on first use and logs the client in as one of them."""
+
+    def __init__(self, client, db_url: str) -> None:
+        self._client = client
+        self._db_url = db_url
+        self._made = False
+
+    def make_users(self) -> None:
+        if self._made:
+            return
+        with transaction(self._db_url) as session:
+            for username, (role, area) in USERS.items():
+                create_user(
+                    session, username, role=role, area_code=area, password_hash=password_hash()
+                )
+        self._made = True
+
+    def login(self, username: str = "admin", password: str = PASSWORD):
+        self.make_users()
+        return self._client.post("/auth/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client, db_url):
+    return AuthActions(client, db_url)

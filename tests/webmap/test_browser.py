@@ -5,16 +5,18 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import load_tiny_network
-from tests.webmap.browser import browser_page, outside_host, serve
+from tests.webmap.browser import browser_page, login, outside_host, serve
 
 pytestmark = pytest.mark.browser
 
 
-def test_network_map_draws_offline(app, db_url):
+def test_network_map_draws_offline(app, auth, db_url):
+    auth.make_users()
     counts = load_tiny_network(db_url)
     with serve(app) as base, browser_page() as (page, requests):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        login(page, base)
         page.goto(f"{base}/", wait_until="load")
         page.wait_for_selector(".folium-map[data-ready='1']", timeout=10_000)
         assert errors == []
@@ -27,9 +29,11 @@ def test_network_map_draws_offline(app, db_url):
         assert any("/vendor/npm/leaflet/dist/leaflet.js" in url for url in requests)
 
 
-def test_township_page_draws_groups(app, db_url):
+def test_township_page_draws_groups(app, auth, db_url):
+    auth.make_users()
     load_tiny_network(db_url)
     with serve(app) as base, browser_page() as (page, requests):
+        login(page, base)
         page.goto(f"{base}/?area=430525100000&lang=en", wait_until="load")
         page.wait_for_selector(".folium-map[data-ready='1']", timeout=10_000)
         assert "Villager groups" in page.locator(".leaflet-control-layers").inner_text()

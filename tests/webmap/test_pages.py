@@ -7,19 +7,22 @@ import re
 import pytest
 
 from tests.factories import load_tiny_network
+from tests.webmap.conftest import AuthActions
 from webmap.app import create_app
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("path", ["/", "/leaders/", "/planners/", "/teams/", "/staff/"])
-def test_every_user_group_has_its_pages(client, path):
+def test_every_user_group_has_its_pages(client, auth, path):
+    auth.login()
     response = client.get(path)
     assert response.status_code == 200
     assert "群工" in response.get_data(as_text=True)
 
 
-def test_chinese_first_english_on_request(client):
+def test_chinese_first_english_on_request(client, auth):
+    auth.login()
     zh = client.get("/").get_data(as_text=True)
     assert "网络总览" in zh
     assert "Network overview" not in zh
@@ -29,11 +32,13 @@ def test_chinese_first_english_on_request(client):
     assert "Network overview" in client.get("/leaders/").get_data(as_text=True)
 
 
-def test_network_page_without_boundaries_says_so(client):
+def test_network_page_without_boundaries_says_so(client, auth):
+    auth.login()
     assert "尚未导入行政区划边界" in client.get("/").get_data(as_text=True)
 
 
-def test_network_page_links_nothing_outside_the_host(client, db_url):
+def test_network_page_links_nothing_outside_the_host(client, auth, db_url):
+    auth.login()
     load_tiny_network(db_url)
     html = client.get("/").get_data(as_text=True)
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
@@ -45,14 +50,16 @@ def test_network_page_links_nothing_outside_the_host(client, db_url):
             assert response.status_code == 200, url
 
 
-def test_network_page_carries_every_station_compactly(client, db_url):
+def test_network_page_carries_every_station_compactly(client, auth, db_url):
+    auth.login()
     counts = load_tiny_network(db_url)
     html = client.get("/").get_data(as_text=True)
     stations = re.search(r'"stations":(\[\[.*?\]\])', html).group(1)
     assert stations.count("[") - 1 == counts["station"]
 
 
-def test_township_drill_down_shows_its_groups(client, db_url):
+def test_township_drill_down_shows_its_groups(client, auth, db_url):
+    auth.login()
     load_tiny_network(db_url)
     html = client.get("/?area=430525100000").get_data(as_text=True)
     assert "<h1>竹市镇</h1>" in html
@@ -62,7 +69,9 @@ def test_township_drill_down_shows_its_groups(client, db_url):
 
 def test_missing_assets_give_a_clear_503(db_url, tmp_path):
     app = create_app({"DATABASE_URL": db_url, "NODE_MODULES": str(tmp_path), "SECRET_KEY": "t"})
-    response = app.test_client().get("/")
+    client = app.test_client()
+    AuthActions(client, db_url).login()
+    response = client.get("/")
     assert response.status_code == 503
     assert "make setup" in response.get_json()["message"]
 
@@ -74,7 +83,8 @@ def test_vendor_serves_only_listed_packages(client):
     assert client.get("/vendor/npm/left-pad/index.js").status_code == 404
 
 
-def test_units_api_returns_geojson_in_bbox(client, db_url):
+def test_units_api_returns_geojson_in_bbox(client, auth, db_url):
+    auth.login()
     load_tiny_network(db_url)
     data = client.get("/api/units?level=village&bbox=110.0,27.0,110.1,27.05").get_json()
     assert data["type"] == "FeatureCollection"
@@ -82,7 +92,8 @@ def test_units_api_returns_geojson_in_bbox(client, db_url):
     assert data["features"][0]["geometry"]["type"] in {"Polygon", "MultiPolygon"}
 
 
-def test_units_at_point_lists_the_chain(client, db_url):
+def test_units_at_point_lists_the_chain(client, auth, db_url):
+    auth.login()
     load_tiny_network(db_url)
     data = client.get("/api/units/at?lon=110.25&lat=27.15").get_json()
     assert [u["level"] for u in data["units"]] == ["county", "township", "village", "group"]
@@ -93,14 +104,16 @@ def test_units_at_point_lists_the_chain(client, db_url):
     ("query", "message"),
     [("lon=x&lat=27", "'lon' must be a number"), ("lon=200&lat=27", "must lie in")],
 )
-def test_units_at_rejects_bad_coordinates(client, db_url, query, message):
+def test_units_at_rejects_bad_coordinates(client, auth, db_url, query, message):
+    auth.login()
     load_tiny_network(db_url)
     response = client.get(f"/api/units/at?{query}")
     assert response.status_code == 400
     assert message in response.get_json()["message"]
 
 
-def test_station_detail(client, db_url):
+def test_station_detail(client, auth, db_url):
+    auth.login()
     load_tiny_network(db_url)
     station_id = client.get("/api/stations").get_json()["stations"][0][0]
     data = client.get(f"/api/stations/{station_id}").get_json()

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from models import maps
 from models.schema import LEVELS
+from webmap.auth import login_required, scoped_area, user_prefix
 from webmap.errors import ApiError, NotFound
 from webmap.views.common import db_session
 
@@ -40,6 +41,7 @@ def _generation(session):  # noqa: ANN001
 
 
 @bp.get("/units")
+@login_required()
 def units() -> ResponseReturnValue:
     """GeoJSON of one level's units, optionally under an area code and inside a bbox."""
     level = request.args.get("level", "county")
@@ -55,7 +57,7 @@ def units() -> ResponseReturnValue:
             raise ApiError(msg, code="bad_parameter") from None
         bbox = (w, s, e, n)
     zoom = int(request.args.get("zoom", 12)) if request.args.get("zoom", "12").isdigit() else 12
-    area = request.args.get("area", "")
+    area = scoped_area(request.args.get("area", ""))
     with db_session() as session:
         generation = _generation(session)
         data = maps.units_geojson(
@@ -70,6 +72,7 @@ def units() -> ResponseReturnValue:
 
 
 @bp.get("/units/at")
+@login_required()
 def units_at() -> ResponseReturnValue:
     """Every unit of the active generation containing a point (county down to group)."""
     lon = _float("lon", -180, 180)
@@ -81,9 +84,10 @@ def units_at() -> ResponseReturnValue:
 
 
 @bp.get("/stations")
+@login_required()
 def stations() -> ResponseReturnValue:
     """Every station of the active generation as [id, lon, lat]."""
-    area = request.args.get("area", "")
+    area = scoped_area(request.args.get("area", ""))
     with db_session() as session:
         generation = _generation(session)
         rows = maps.stations_compact(
@@ -93,10 +97,11 @@ def stations() -> ResponseReturnValue:
 
 
 @bp.get("/stations/<int:station_id>")
+@login_required()
 def station(station_id: int) -> ResponseReturnValue:
     with db_session() as session:
         detail = maps.station_detail(session, station_id)
-    if detail is None:
+    if detail is None or not detail["village"]["code"].startswith(user_prefix()):
         msg = f"no station {station_id}"
         raise NotFound(msg)
     return jsonify(detail)

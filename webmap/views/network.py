@@ -9,6 +9,7 @@ from jinja2 import Template
 
 from geo.layers.offline import offline_map
 from models import maps
+from webmap.auth import login_required, scoped_area
 from webmap.views.common import db_session, render_map_page
 
 bp = Blueprint("network", __name__)
@@ -51,8 +52,11 @@ def _text() -> dict[str, str]:
 
 
 @bp.get("/")
+@login_required()
 def index() -> str:
-    area = request.args.get("area", "").strip()
+    area = scoped_area(request.args.get("area", "").strip())
+    if maps.level_of(area) == "city":
+        area = ""
     with db_session() as session:
         generation = maps.active_generation(session)
         m = offline_map(
