@@ -15,6 +15,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from ingest.fields import LEVELS, PARENT_LEVEL, codes_as_text, find_fields, norm
 from ingest.fields import parent_codes as implied_parent_codes
 from ingest.files import Limits, read_vector
 from ingest.geometry import geometry_problems, repair
-from ingest.hierarchy import check_nesting, link_parents
+from ingest.hierarchy import METRIC_CRS, check_nesting, link_parents
 from ingest.report import ImportReport
 from models import units as unit_queries
 from models.db import transaction
@@ -112,7 +113,7 @@ def import_boundaries(
     with transaction(url) as session:
         if commit:
             lock_imports(session)
-        earlier = committed_batch(session, KIND, report.sha256)
+        earlier = committed_batch(session, KIND, report.sha256, generation=generation)
         if earlier is not None:
             report.status = "already_imported"
             report.batch_id = earlier.id
@@ -224,6 +225,7 @@ def _prepare_units(
         bad_geom[i] = True
         report.add("error", feature[i], f"{_label(code[i])}no area left after repair", "修复后为空")
     fixed[bad_geom] = None
+    in_metric = fixed if pyproj.CRS(frame.crs) == pyproj.CRS(METRIC_CRS) else None
     fixed = np.asarray(gpd.GeoSeries(fixed, crs=frame.crs).to_crs(4326).to_numpy(), dtype=object)
 
     units = pd.DataFrame(
@@ -233,6 +235,7 @@ def _prepare_units(
             "level": code_level,
             "name": names,
             "geom": fixed,
+            "geom_m": in_metric if in_metric is not None else np.full(n, None, dtype=object),
         }
     )
     for key in ("households", "population"):
@@ -274,6 +277,7 @@ def _merge_duplicates(units: pd.DataFrame, report: ImportReport) -> pd.DataFrame
         first = group.iloc[[0]].copy()
         union = shapely.union_all(np.asarray(group["geom"].to_numpy(), dtype=object))
         first["geom"] = [shapely.multipolygons(shapely.get_parts(union))]
+        first["geom_m"] = None
         report.add(
             "repair",
             f"features {rows}",
@@ -332,6 +336,11 @@ def _link(
         links.parent_id,
         candidates[["id", "geom"]].drop_duplicates("id"),
         tolerance_m2=tolerance_m2,
+        child_metric=(
+            np.asarray(units["geom_m"].to_numpy(), dtype=object)
+            if units["geom_m"].notna().all()
+            else None
+        ),
     )
     code_of = candidates.drop_duplicates("id").set_index("id")["code"]
     for pos, area in nesting.spills:

@@ -28,14 +28,22 @@ def lock_imports(session: Session) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK_KEY})
 
 
-def committed_batch(session: Session, kind: str, sha256: str) -> ImportBatch | None:
-    """The earlier committed import of the same kind and file content, if any."""
+def committed_batch(
+    session: Session, kind: str, sha256: str, *, generation: str | None = None
+) -> ImportBatch | None:
+    """The earlier committed import of the same kind and file content, if any.
+
+    With ``generation``, only an import into that generation counts: the same county file
+    loaded into a new generation is a new import, not a repeat.
+    """
+    scope = [] if generation is None else [ImportBatch.report["generation"].astext == generation]
     return session.scalar(
         select(ImportBatch)
         .where(
             ImportBatch.kind == kind,
             ImportBatch.sha256 == sha256,
             ImportBatch.status == "committed",
+            *scope,
         )
         .order_by(ImportBatch.id)
         .limit(1)
