@@ -152,6 +152,7 @@ def db_restore(file: Path) -> None:
 
 
 def _register_groups() -> None:
+    from webmap.cli_activity import register as register_activity
     from webmap.cli_demo import demo
     from webmap.cli_ingest import boundaries
     from webmap.cli_users import users_group
@@ -159,6 +160,7 @@ def _register_groups() -> None:
     main.add_command(boundaries)
     main.add_command(demo)
     main.add_command(users_group)
+    register_activity(main)
 
 
 _register_groups()

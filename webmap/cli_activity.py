@@ -1,0 +1,169 @@
+"""``qungong cases import``, ``qungong visits import`` and ``qungong geocode``: thin wrappers over ingest/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import click
+
+from ingest.errors import IngestError
+from models.db import database_url
+from webmap.cli_ingest import fail, parse_fields, show_report
+
+CRS_CHOICES = ("wgs84", "gcj02", "bd09", "cgcs2000")
+GEOCODE_COLUMNS = ("lon", "lat", "code", "level", "score", "status", "candidates", "reason")
+
+
+def _import_options(command):  # noqa: ANN001  (click decorator stack)
+    options = [
+        click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option(
+            "--field", "field_pairs", multiple=True, help="Column mapping KEY=COLUMN, repeatable."
+        ),
+        click.option(
+            "--encoding", help="Text encoding of a CSV (default: UTF-8 or GBK, detected)."
+        ),
+        click.option(
+            "--crs",
+            type=click.Choice(CRS_CHOICES),
+            default="wgs84",
+            show_default=True,
+            help="Coordinate system of rows whose 坐标系 cell is empty.",
+        ),
+        click.option("--commit", is_flag=True, help="Write (default: dry run, report only)."),
+        click.option("--user", "username", default="cli", show_default=True),
+        click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group("cases")
+def cases() -> None:
+    """Cases (信访, 矛盾纠纷, 代办, 建议): import from CSV/XLSX."""
+
+
+@cases.command("import")
+@_import_options
+def cases_import(
+    path: Path,
+    field_pairs: tuple[str, ...],
+    encoding: str | None,
+    crs: str,
+    commit: bool,
+    username: str,
+    lang: str,
+) -> None:
+    """Check a case register (address and/or coordinates per row); --commit loads it."""
+    from ingest.activity import import_cases
+
+    try:
+        report = import_cases(
+            database_url(),
+            path,
+            fields=parse_fields(field_pairs),
+            encoding=encoding,
+            crs=crs,
+            commit=commit,
+            username=username,
+        )
+    except IngestError as err:
+        fail(str(err))
+    show_report(report, commit=commit, lang=lang)
+
+
+@click.group("visits")
+def visits() -> None:
+    """Household visits with phone GPS: import from CSV/XLSX."""
+
+
+@visits.command("import")
+@_import_options
+def visits_import(
+    path: Path,
+    field_pairs: tuple[str, ...],
+    encoding: str | None,
+    crs: str,
+    commit: bool,
+    username: str,
+    lang: str,
+) -> None:
+    """Check a visit log (GPS in any system, or an address); --commit loads it."""
+    from ingest.activity import import_visits
+
+    try:
+        report = import_visits(
+            database_url(),
+            path,
+            fields=parse_fields(field_pairs),
+            encoding=encoding,
+            crs=crs,
+            commit=commit,
+            username=username,
+        )
+    except IngestError as err:
+        fail(str(err))
+    show_report(report, commit=commit, lang=lang)
+
+
+@click.command("geocode")
+@click.argument("source", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--column", default="address", show_default=True, help="Column with the address.")
+@click.option("--encoding", help="Input encoding (default: UTF-8 or GBK, detected).")
+def geocode(source: str, column: str, encoding: str | None) -> None:
+    """Geocode the addresses of a CSV (FILE or - for stdin); CSV with the answers to stdout.
+
+    Output: the input columns, then lon, lat, code, level, score, status (matched, ambiguous,
+    unmatched), candidates (codes joined by |) and reason.
+    """
+    from ingest.activity import gazetteer_for
+
+    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    text = _decode(raw, encoding, "stdin" if source == "-" else source)
+    reader = csv.DictReader(io.StringIO(text))
+    header = list(reader.fieldnames or [])
+    if column not in header:
+        fail(f"no {column!r} column (columns: {', '.join(header) or 'none'}); use --column")
+    rows = list(reader)
+    gazetteer = gazetteer_for(database_url())
+    if gazetteer is None:
+        fail("no active boundary generation: import boundaries first")
+    found = gazetteer.geocode_many([r[column] for r in rows])
+    # The historic unit's active successor is the one maps and imports use.
+    code = found["successor_code"].fillna(found["code"])
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    extra = [c for c in GEOCODE_COLUMNS if c not in header]
+    out.writerow(header + extra)
+    for row, (_, hit), unit in zip(rows, found.iterrows(), code, strict=True):
+        answer = {
+            "lon": "" if hit["lon"] is None else f"{hit['lon']:.6f}",
+            "lat": "" if hit["lat"] is None else f"{hit['lat']:.6f}",
+            "code": unit or "",
+            "level": hit["level"] or "",
+            "score": f"{hit['score']:.3f}",
+            "status": hit["status"],
+            "candidates": "|".join(hit["candidates"]),
+            "reason": hit["reason"],
+        }
+        out.writerow([row.get(c, "") for c in header] + [answer[c] for c in extra])
+
+
+def _decode(raw: bytes, encoding: str | None, shown: str) -> str:
+    for enc in [encoding] if encoding else ["utf-8-sig", "gb18030"]:
+        try:
+            return raw.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    fail(f"{shown}: text is not {encoding or 'UTF-8 or GBK'}; give --encoding")
+    return ""
+
+
+def register(main: click.Group) -> None:
+    """Add the case, visit and geocode commands to ``qungong``."""
+    main.add_command(cases)
+    main.add_command(visits)
+    main.add_command(geocode)
