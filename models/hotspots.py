@@ -1,0 +1,230 @@
+"""Case aggregation queries behind the leaders' hotspot maps: counts per unit, months, points.
+
+Every query is one set-based statement filtered by :class:`CaseFilter` (kinds, statuses, an
+inclusive date range and an area code prefix).  Case points leave the database only to be
+binned by ``geo.density``; nothing here returns a case's identity or attributes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models.schema import CASE_KINDS, CASE_STATUSES
+
+__all__ = [
+    "CODE_LENGTH",
+    "CaseFilter",
+    "case_points",
+    "case_stamp",
+    "case_total",
+    "date_span",
+    "monthly_totals",
+    "unit_case_counts",
+]
+
+# Significant code digits of each level: a unit's code is its prefix padded with zeros.
+CODE_LENGTH = {"county": 6, "township": 9, "village": 12}
+# The case column holding the code of the unit a case falls in, per level.
+_CASE_CODE = {
+    "county": "c.county_code || '000000'",
+    "township": "c.township_code",
+    "village": "c.village_code",
+}
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a map shows.
+
+    Attributes
+    ----------
+    kinds, statuses
+        Allowed values (empty: all).  Checked against ``models.schema``.
+    date_from, date_to
+        Inclusive range of ``opened_on`` (None: open-ended).
+    prefix
+        Area code prefix (``models.maps.area_prefix``); cases of a township or village are
+        matched on their township/village codes, of a county or the city on the county code.
+    """
+
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        bad = [k for k in self.kinds if k not in CASE_KINDS]
+        bad += [s for s in self.statuses if s not in CASE_STATUSES]
+        if bad:
+            msg = f"unknown case kind or status {bad}"
+            raise ValueError(msg)
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            msg = f"date range is reversed: {self.date_from} > {self.date_to}"
+            raise ValueError(msg)
+        if self.prefix and not self.prefix.isdigit():
+            msg = f"area prefix must be digits, got {self.prefix!r}"
+            raise ValueError(msg)
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        """SQL condition on ``case_record c`` and its parameters."""
+        parts = ["c.geom IS NOT NULL"]
+        params: dict[str, Any] = {}
+        if self.kinds:
+            parts.append("c.kind = ANY(:kinds)")
+            params["kinds"] = list(self.kinds)
+        if self.statuses:
+            parts.append("c.status = ANY(:statuses)")
+            params["statuses"] = list(self.statuses)
+        if self.date_from:
+            parts.append("c.opened_on >= :date_from")
+            params["date_from"] = self.date_from
+        if self.date_to:
+            parts.append("c.opened_on <= :date_to")
+            params["date_to"] = self.date_to
+        if self.prefix:
+            if len(self.prefix) <= CODE_LENGTH["county"]:
+                parts.append("c.county_code LIKE :prefix")
+            elif len(self.prefix) <= CODE_LENGTH["township"]:
+                parts.append("c.township_code LIKE :prefix")
+            else:
+                parts.append("c.village_code LIKE :prefix")
+            params["prefix"] = self.prefix + "%"
+        return " AND ".join(parts), params
+
+
+def case_points(session: Session, case_filter: CaseFilter) -> pd.DataFrame:
+    """Longitude, latitude and month (``YYYY-MM``) of every matching case, for binning only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lon``, ``lat`` (EPSG:4326) and ``month``; no identifying column.
+    """
+    where, params = case_filter.where()
+    rows = session.execute(
+        text(
+            "SELECT ST_X(c.geom), ST_Y(c.geom),"
+            " (extract(year FROM c.opened_on) * 100 + extract(month FROM c.opened_on))::int"
+            f" FROM case_record c WHERE {where}"
+        ),
+        params,
+    ).all()
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    ym = arr[:, 2].astype(np.int64)
+    months = pd.Series(ym // 100).astype(str) + "-" + pd.Series(ym % 100).astype(str).str.zfill(2)
+    return pd.DataFrame({"lon": arr[:, 0], "lat": arr[:, 1], "month": months.to_numpy()})
+
+
+def case_total(session: Session, case_filter: CaseFilter) -> int:
+    """Number of matching cases that have a point."""
+    where, params = case_filter.where()
+    return int(session.scalar(text(f"SELECT count(*) FROM case_record c WHERE {where}"), params))
+
+
+def monthly_totals(session: Session, case_filter: CaseFilter) -> pd.Series:
+    """Matching cases per month (``YYYY-MM`` index, ascending); months without cases omitted."""
+    where, params = case_filter.where()
+    rows = session.execute(
+        text(
+            "SELECT to_char(c.opened_on, 'YYYY-MM') AS m, count(*) FROM case_record c"
+            f" WHERE {where} GROUP BY 1 ORDER BY 1"
+        ),
+        params,
+    ).all()
+    return pd.Series(
+        [int(n) for _, n in rows],
+        index=pd.Index([m for m, _ in rows], name="month"),
+        name="count",
+        dtype=np.int64,
+    )
+
+
+def unit_case_counts(
+    session: Session,
+    generation_id: int,
+    case_filter: CaseFilter,
+    *,
+    level: str,
+    prefix: str | None = None,
+) -> pd.DataFrame:
+    """Every unit of ``level`` under the area with its households and matching case count.
+
+    Parameters
+    ----------
+    generation_id
+        The boundary generation whose units are returned.
+    case_filter
+        Which cases count.
+    level
+        ``county``, ``township`` or ``village``.
+    prefix
+        Area prefix of the units (default: the filter's prefix).  Counts still follow the
+        filter, so a wider unit area than the filter's gives zeros outside it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``households`` (the unit's own, else the sum over its villages;
+        NA when unknown), ``count`` (0 for units without cases) and ``geometry`` (shapely,
+        EPSG:4326), ordered by code.  Units with no case are included: Gi* needs them.
+    """
+    if level not in CODE_LENGTH:
+        msg = f"level must be one of {', '.join(CODE_LENGTH)}, got {level!r}"
+        raise ValueError(msg)
+    where, params = case_filter.where()
+    length = CODE_LENGTH[level]
+    unit_prefix = case_filter.prefix if prefix is None else prefix
+    params.update({"g": generation_id, "level": level, "units": unit_prefix + "%"})
+    sql = f"""
+        WITH counts AS (
+            SELECT {_CASE_CODE[level]} AS code, count(*) AS n
+            FROM case_record c WHERE {where} GROUP BY 1
+        ), village_households AS (
+            SELECT rpad(left(v.code, {length}), 12, '0') AS code, sum(v.households) AS h
+            FROM admin_unit v
+            WHERE v.generation_id = :g AND v.level = 'village' AND v.code LIKE :units
+            GROUP BY 1
+        )
+        SELECT u.code, u.name, coalesce(u.households, vh.h) AS households,
+               coalesce(counts.n, 0) AS n, ST_AsBinary(u.geom) AS wkb
+        FROM admin_unit u
+        LEFT JOIN counts ON counts.code = u.code
+        LEFT JOIN village_households vh ON vh.code = u.code
+        WHERE u.generation_id = :g AND u.level = :level AND u.code LIKE :units
+        ORDER BY u.code
+    """
+    rows = session.execute(text(sql), params).all()
+    wkb = np.array([bytes(r[4]) for r in rows], dtype=object)
+    return pd.DataFrame(
+        {
+            "code": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "households": pd.array([r[2] for r in rows], dtype="Int64"),
+            "count": np.array([r[3] for r in rows], dtype=np.int64),
+            "geometry": shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object),
+        }
+    )
+
+
+def case_stamp(session: Session) -> tuple[int, int]:
+    """(row count, largest id) of the case table: changes whenever cases are added or removed.
+
+    Caches of aggregated layers key on it, so an import shows up on the next page view.
+    """
+    n, top = session.execute(text("SELECT count(*), coalesce(max(id), 0) FROM case_record")).one()
+    return int(n), int(top)
+
+
+def date_span(session: Session) -> tuple[dt.date, dt.date] | None:
+    """First and last ``opened_on`` of all cases, or None without cases."""
+    lo, hi = session.execute(text("SELECT min(opened_on), max(opened_on) FROM case_record")).one()
+    return None if lo is None else (lo, hi)
