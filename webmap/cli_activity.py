@@ -140,16 +140,20 @@ def geocode(source: str, column: str, encoding: str | None) -> None:
     out.writerow(header + extra)
     for row, (_, hit), unit in zip(rows, found.iterrows(), code, strict=True):
         answer = {
-            "lon": "" if hit["lon"] is None else f"{hit['lon']:.6f}",
-            "lat": "" if hit["lat"] is None else f"{hit['lat']:.6f}",
-            "code": unit or "",
-            "level": hit["level"] or "",
+            "lon": f"{hit['lon']:.6f}" if _given(hit["lon"]) else "",
+            "lat": f"{hit['lat']:.6f}" if _given(hit["lat"]) else "",
+            "code": unit if _given(unit) else "",
+            "level": hit["level"] if _given(hit["level"]) else "",
             "score": f"{hit['score']:.3f}",
             "status": hit["status"],
             "candidates": "|".join(hit["candidates"]),
             "reason": hit["reason"],
         }
         out.writerow([row.get(c, "") for c in header] + [answer[c] for c in extra])
+
+
+def _given(value: object) -> bool:
+    return value is not None and value == value  # NaN is not equal to itself
 
 
 def _decode(raw: bytes, encoding: str | None, shown: str) -> str:
