@@ -9,6 +9,7 @@ leaves the database exactly as it was (all-or-nothing).
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ingest.fields import LEVELS, PARENT_LEVEL, codes_as_text, find_fields, norm
 from ingest.fields import parent_codes as implied_parent_codes
 from ingest.files import Limits, read_vector
 from ingest.geometry import geometry_problems, repair
-from ingest.hierarchy import METRIC_CRS, check_nesting, link_parents
+from ingest.hierarchy import METRIC_CRS, Nesting, check_nesting, link_parents
 from ingest.report import ImportReport
 from models import units as unit_queries
 from models.db import transaction
@@ -127,21 +128,30 @@ def import_boundaries(
             return report
         gen = unit_queries.get_generation(session, generation)
         with report.timed("link"):
-            units = _link(session, gen.id if gen else None, units, report, tolerance_m2)
+            units, candidates = _link(session, gen.id if gen else None, units, report)
         if not report.ok:
             report.status = "rejected"
             return report
         if not commit:
+            with report.timed("check_nesting"):
+                _report_nesting(
+                    units, candidates, _nesting(units, candidates, tolerance_m2), report
+                )
             report.status = "dry_run"
             return report
-        with report.timed("write"):
+        with report.timed("write"), ThreadPoolExecutor(max_workers=1) as pool:
+            # Nesting findings are warnings, never errors: measure them while the server
+            # ingests the COPY, and record them once both are done.
+            pending = pool.submit(_nesting, units.copy(), candidates, tolerance_m2)
             gen, created = unit_queries.ensure_generation(
                 session, generation, valid_from=valid_from
             )
             ids = unit_queries.allocate_unit_ids(session, len(units))
-            _assign_ids(units, ids)
-            units["generation_id"] = gen.id
-            unit_queries.copy_units(session, units)
+            to_write = units.copy()
+            _assign_ids(to_write, ids)
+            to_write["generation_id"] = gen.id
+            unit_queries.copy_units(session, to_write)
+            _report_nesting(units, candidates, pending.result(), report)
             report.details["generation_created"] = created
             report.details["generation_active"] = gen.active
             report.status = "committed"
@@ -225,7 +235,8 @@ def _prepare_units(
         bad_geom[i] = True
         report.add("error", feature[i], f"{_label(code[i])}no area left after repair", "修复后为空")
     fixed[bad_geom] = None
-    in_metric = fixed if pyproj.CRS(frame.crs) == pyproj.CRS(METRIC_CRS) else None
+    same = pyproj.CRS(frame.crs).to_epsg(min_confidence=90) == pyproj.CRS(METRIC_CRS).to_epsg()
+    in_metric = fixed if same else None
     fixed = np.asarray(gpd.GeoSeries(fixed, crs=frame.crs).to_crs(4326).to_numpy(), dtype=object)
 
     units = pd.DataFrame(
@@ -297,9 +308,11 @@ def _link(
     generation_id: int | None,
     units: pd.DataFrame,
     report: ImportReport,
-    tolerance_m2: float,
-) -> pd.DataFrame:
-    """Check codes against the generation, link parents and check nesting; fill parent_id."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check codes against the generation and link parents; fill parent_id.
+
+    Returns the units and the parent candidates (file and database) for :func:`_nesting`.
+    """
     # Until the real ids exist (commit), file units carry negative stand-ins.
     units["id"] = -np.arange(1, len(units) + 1, dtype=np.int64)
     where = "feature " + units["row"].astype(str)
@@ -331,17 +344,28 @@ def _link(
     report.counts["linked_by_code"] = int((links.method == "code").sum())
     report.counts["linked_by_containment"] = int((links.method == "containment").sum())
 
-    nesting = check_nesting(
+    return units, candidates
+
+
+def _nesting(units: pd.DataFrame, candidates: pd.DataFrame, tolerance_m2: float) -> Nesting:
+    """Spills, gaps and sibling overlaps (pure computation: safe to run beside the COPY)."""
+    metric = units["geom_m"]
+    return check_nesting(
         np.asarray(units["geom"].to_numpy(), dtype=object),
-        links.parent_id,
+        units["parent_id"],
         candidates[["id", "geom"]].drop_duplicates("id"),
         tolerance_m2=tolerance_m2,
         child_metric=(
-            np.asarray(units["geom_m"].to_numpy(), dtype=object)
-            if units["geom_m"].notna().all()
-            else None
+            np.asarray(metric.to_numpy(), dtype=object) if metric.notna().all() else None
         ),
+        partition=units["county_code"].to_numpy(),
     )
+
+
+def _report_nesting(
+    units: pd.DataFrame, candidates: pd.DataFrame, nesting: Nesting, report: ImportReport
+) -> None:
+    where = "feature " + units["row"].astype(str)
     code_of = candidates.drop_duplicates("id").set_index("id")["code"]
     for pos, area in nesting.spills:
         u = units.iloc[pos]
@@ -367,7 +391,6 @@ def _link(
             f"{ua['level']} {ua['code']} and {ub['level']} {ub['code']} overlap by {area:,.0f} m²",
             f"相邻单位重叠 {area:,.0f} 平方米",
         )
-    return units
 
 
 def _assign_ids(units: pd.DataFrame, ids: np.ndarray) -> None:

@@ -8,6 +8,8 @@ zone that covers Shaoyang.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -130,6 +132,9 @@ def check_nesting(
     parents: pd.DataFrame,
     *,
     tolerance_m2: float,
+    child_metric: npt.NDArray[np.object_] | None = None,
+    partition: npt.ArrayLike | None = None,
+    workers: int | None = None,
 ) -> Nesting:
     """Measure where children spill out of their parent, leave gaps, or overlap each other.
 
@@ -143,48 +148,105 @@ def check_nesting(
         ``id`` and lon/lat ``geom`` of every parent referred to.
     tolerance_m2
         Findings at or below this area are digitising noise and not reported.
+    child_metric
+        The children already in EPSG:4546 (files in that CRS), saving a transformation.
+    partition
+        A key per child (the county code) that siblings share; the work is split by it over
+        ``workers`` threads (GEOS releases the GIL), and overlaps are only sought within one
+        key.  Default: one partition.
+    workers
+        Threads to use (default: the number of CPUs, at most 4).
     """
-    out = Nesting()
     child_geoms = np.asarray(child_geoms, dtype=object)
-    linked = np.flatnonzero(parent_id.notna().to_numpy())
+    child_m = to_metric(child_geoms) if child_metric is None else child_metric
     pgeom = parents.set_index("id")["geom"]
-    child_m = to_metric(child_geoms)
-    child_area = shapely.area(child_m)
-    spill_area = np.zeros(len(child_geoms))
+    keys = np.zeros(len(child_geoms)) if partition is None else np.asarray(partition)
+    workers = workers or min(os.cpu_count() or 1, 4)
+    chunks = _balanced_chunks(keys, workers)
+    if len(chunks) == 1:
+        parts = [_check_chunk(chunks[0], child_geoms, child_m, parent_id, pgeom, tolerance_m2)]
+    else:
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            parts = list(
+                pool.map(
+                    lambda idx: _check_chunk(
+                        idx, child_geoms, child_m, parent_id, pgeom, tolerance_m2
+                    ),
+                    chunks,
+                )
+            )
+    out = Nesting()
+    for part in parts:
+        out.spills += part.spills
+        out.gaps += part.gaps
+        out.overlaps += part.overlaps
+    out.spills.sort()
+    out.gaps.sort()
+    out.overlaps.sort()
+    return out
+
+
+def _balanced_chunks(keys: np.ndarray, n: int) -> list[npt.NDArray[np.int64]]:
+    """Positions grouped by key into at most ``n`` chunks of similar size (keys kept whole)."""
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    if n <= 1 or len(uniq) == 1:
+        return [np.arange(len(keys))]
+    load = np.zeros(n)
+    owner = np.empty(len(uniq), dtype=np.int64)
+    for k in np.argsort(-counts):
+        owner[k] = int(np.argmin(load))
+        load[owner[k]] += counts[k]
+    chunk_of = owner[inverse]
+    return [np.flatnonzero(chunk_of == c) for c in range(n) if (chunk_of == c).any()]
+
+
+def _check_chunk(
+    idx: npt.NDArray[np.int64],
+    child_geoms: npt.NDArray[np.object_],
+    child_m: npt.NDArray[np.object_],
+    parent_id: pd.Series,
+    pgeom: pd.Series,
+    tolerance_m2: float,
+) -> Nesting:
+    """Spills, overlaps and gaps of the children at positions ``idx`` (positions stay global)."""
+    out = Nesting()
+    geoms, geoms_m = child_geoms[idx], child_m[idx]
+    pid_all = parent_id.to_numpy()[idx]
+    has_parent = ~pd.isna(pid_all)
+    linked = np.flatnonzero(has_parent)
+    child_area = shapely.area(geoms_m)
+    spill_area = np.zeros(len(idx))
     if len(linked):
-        pids = parent_id.to_numpy()[linked].astype(np.int64)
+        pids = pid_all[linked].astype(np.int64)
         pg = np.asarray(pgeom.reindex(pids).to_numpy(), dtype=object)
         shapely.prepare(pg)
-        # covers() on prepared parents settles nearly every child; overlay only the rest.
-        loose = linked[~shapely.covers(pg, child_geoms[linked])]
+        # covers() on prepared parents settles most children; overlay only the rest.
+        loose = linked[~shapely.covers(pg, geoms[linked])]
         if len(loose):
             sel = np.searchsorted(linked, loose)
-            outside = shapely.difference(child_geoms[loose], pg[sel])
+            outside = shapely.difference(geoms[loose], pg[sel])
             spill_area[loose] = shapely.area(to_metric(outside))
         for p in np.flatnonzero(spill_area > tolerance_m2):
-            out.spills.append((int(p), float(spill_area[p])))
+            out.spills.append((int(idx[p]), float(spill_area[p])))
 
-    overlapping = _overlaps(child_geoms, child_m, tolerance_m2)
-    out.overlaps = overlapping
+    local_pid = np.where(has_parent, pid_all, -1).astype(np.int64)
+    overlapping = _overlaps(geoms, geoms_m, local_pid, tolerance_m2)
+    out.overlaps = [(int(idx[a]), int(idx[b]), area) for a, b, area in overlapping]
     if len(linked):
         frame = pd.DataFrame(
             {
-                "parent": parent_id.to_numpy()[linked].astype(np.int64),
+                "parent": local_pid[linked],
                 "inside": child_area[linked] - spill_area[linked],
                 "pos": linked,
             }
         )
         covered = frame.groupby("parent")["inside"].sum()
-        with_overlap = {
-            int(parent_id.iat[a]) for a, _, _ in overlapping if pd.notna(parent_id.iat[a])
-        }
         parent_m = to_metric(np.asarray(pgeom.reindex(covered.index).to_numpy(), dtype=object))
-        parent_area = pd.Series(shapely.area(parent_m), index=covered.index)
-        gap = parent_area - covered
-        for pid in with_overlap:
+        gap = pd.Series(shapely.area(parent_m), index=covered.index) - covered
+        for pid in {int(local_pid[a]) for a, _, _ in overlapping if local_pid[a] >= 0}:
             # Overlaps are counted twice in the sum; measure the union instead.
             members = frame.loc[frame["parent"] == pid, "pos"].to_numpy()
-            union = shapely.union_all(child_m[members])
+            union = shapely.union_all(geoms_m[members])
             pm = parent_m[covered.index.get_loc(pid)]
             gap[pid] = shapely.area(pm) - shapely.area(shapely.intersection(union, pm))
         for pid, area in gap[gap > tolerance_m2].items():
@@ -193,23 +255,30 @@ def check_nesting(
 
 
 def _overlaps(
-    geoms: npt.NDArray[np.object_], geoms_m: npt.NDArray[np.object_], tolerance_m2: float
+    geoms: npt.NDArray[np.object_],
+    geoms_m: npt.NDArray[np.object_],
+    parent: npt.NDArray[np.int64],
+    tolerance_m2: float,
 ) -> list[tuple[int, int, float]]:
-    """Pairs of units that overlap by more than the tolerance (m²).
+    """Pairs of siblings (same ``parent``, -1 = none) overlapping by more than the tolerance.
 
-    A clean partition is a valid polygon coverage; GEOS finds the edges that break it in
-    near-linear time, so only their polygons are intersected pairwise.
+    A clean partition is a valid polygon coverage: GEOS finds the edges that break it in
+    near-linear time, so only polygons with such edges are paired, only pairs that really
+    overlap (not just touch) are intersected, and only then is the area measured.
     """
     if len(geoms) < 2:
         return []
     edges = shapely.coverage_invalid_edges(geoms)
     suspect = np.flatnonzero(~shapely.is_empty(edges) & ~shapely.is_missing(edges))
-    if not len(suspect):
+    if len(suspect) < 2:
         return []
-    tree = shapely.STRtree(geoms_m[suspect])
-    left, right = tree.query(geoms_m[suspect], predicate="intersects")
-    keep = left < right
-    a, b = suspect[left[keep]], suspect[right[keep]]
+    tree = shapely.STRtree(geoms[suspect])
+    left, right = tree.query(geoms[suspect], predicate="intersects")
+    a, b = suspect[left], suspect[right]
+    keep = (a < b) & (parent[a] == parent[b])
+    a, b = a[keep], b[keep]
+    real = shapely.overlaps(geoms[a], geoms[b])
+    a, b = a[real], b[real]
     area = shapely.area(shapely.intersection(geoms_m[a], geoms_m[b]))
     big = area > tolerance_m2
     return [(int(i), int(j), float(x)) for i, j, x in zip(a[big], b[big], area[big], strict=True)]

@@ -159,13 +159,16 @@ def allocate_unit_ids(session: Session, n: int) -> npt.NDArray[np.int64]:
     """Reserve ``n`` ids from the unit sequence, so parents and children go in one COPY."""
     if n == 0:
         return np.array([], dtype=np.int64)
-    ids = session.scalars(
+    # One setval for the whole block instead of n nextval calls; imports hold the import
+    # lock (models.registers.lock_imports), and nextval by anyone else stays consistent.
+    last = session.scalar(
         text(
-            "SELECT nextval(pg_get_serial_sequence('admin_unit', 'id')) FROM generate_series(1, :n)"
+            "SELECT setval(pg_get_serial_sequence('admin_unit', 'id'), "
+            "nextval(pg_get_serial_sequence('admin_unit', 'id')) + :n - 1)"
         ),
         {"n": n},
-    ).all()
-    return np.asarray(ids, dtype=np.int64)
+    )
+    return np.arange(int(last) - n + 1, int(last) + 1, dtype=np.int64)
 
 
 def copy_units(session: Session, units: pd.DataFrame) -> int:
@@ -187,15 +190,28 @@ def copy_units(session: Session, units: pd.DataFrame) -> int:
         return 0
     geoms = np.asarray(units["geom"].to_numpy(), dtype=object)
     hexwkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
-    frame = pd.DataFrame({c: units[c] for c in UNIT_COPY_COLUMNS if c != "geom"})
-    frame["geom"] = hexwkb
-    records = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    # Build the COPY text in pandas (column-wise) rather than row by row in Python.
+    columns = [_copy_text(units[c]) for c in UNIT_COPY_COLUMNS if c != "geom"]
+    columns.append(pd.Series(hexwkb, index=units.index))
+    lines = columns[0].str.cat(columns[1:], sep="\t")
+    payload = "\n".join(lines.tolist()) + "\n"
     raw = session.connection().connection.driver_connection
-    columns = ", ".join(UNIT_COPY_COLUMNS)
-    with raw.cursor() as cur, cur.copy(f"COPY admin_unit ({columns}) FROM STDIN") as copy:
-        for record in records:
-            copy.write_row(record)
-    return len(frame)
+    names = ", ".join(UNIT_COPY_COLUMNS)
+    with raw.cursor() as cur, cur.copy(f"COPY admin_unit ({names}) FROM STDIN") as copy:
+        copy.write(payload)
+    return len(units)
+
+
+def _copy_text(values: pd.Series) -> pd.Series:
+    """A column in COPY text format: escaped strings, \\N for NULL."""
+    if pd.api.types.is_numeric_dtype(values):
+        out = values.astype("Int64").astype(str)
+        return out.where(values.notna(), "\\N")
+    out = values.astype(object).where(values.notna(), None)
+    text_values = out.astype(str)
+    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        text_values = text_values.str.replace(char, escaped, regex=False)
+    return text_values.where(out.notna(), "\\N")
 
 
 def unit_ids_by_code(session: Session, generation_id: int, codes: list[str]) -> dict[str, int]:

@@ -151,9 +151,10 @@ def test_spill_gap_and_overlap_reported_in_square_metres(db_url, layer_dir):
     villages = [
         # pokes 100 m × 2000 m = 200,000 m² into the next township
         ("430523100201", "金江村", square(0, 0, 2100, 2000)),
-        # leaves a 2000 × 500 m gap (1,000,000 m²) at the top of 塘渡口镇
-        ("430523100202", "大坝村", square(0, 2000, 2000, 1500)),
-        # overlaps 金江村's spill completely (200,000 m²)
+        # overlaps its sibling 金江村 by 2000 × 200 m = 400,000 m², and stops 500 m short
+        # of the township's top edge: a 1,000,000 m² gap
+        ("430523100202", "大坝村", square(0, 1800, 2000, 1700)),
+        # overlaps 金江村's spill, but they are cousins: that is the spill, not an overlap
         ("430523101201", "白仓村", square(2000, 0, 2000, 2000)),
         ("430523101202", "石桥村", square(2000, 2000, 2000, 2000)),
     ]
@@ -171,7 +172,8 @@ def test_spill_gap_and_overlap_reported_in_square_metres(db_url, layer_dir):
     assert "1,000,0" in gap[0] or "999,9" in gap[0]
     assert len(overlap) == 1
     assert "430523100201" in overlap[0]
-    assert "430523101201" in overlap[0]
+    assert "430523100202" in overlap[0]
+    assert "400,0" in overlap[0] or "399,9" in overlap[0]
 
 
 def test_zipped_shapefile_imports(db_url, layer_dir, tmp_path):
