@@ -370,9 +370,9 @@ def open_review_items(
     query = select(ReviewItem).where(ReviewItem.resolved.is_(False))
     if kind:
         query = query.where(ReviewItem.kind == kind)
-    if prefix[:6]:
+    if prefix:
         query = query.where(
-            (ReviewItem.county_code.is_(None)) | (ReviewItem.county_code == prefix[:6])
+            ReviewItem.county_code.is_(None) | ReviewItem.county_code.startswith(prefix[:6])
         )
     return list(session.scalars(query.order_by(ReviewItem.id).limit(limit)))
 
