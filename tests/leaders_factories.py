@@ -1,7 +1,7 @@
 """A grid network (2 counties, 4 townships, 64 villages) with cases around one known hot block.
 
 Each township is a 4x4 block of 0.1-degree villages.  Every village gets a few background
-cases of every kind in 2012 and 2013; the HOT villages (a 2x2 block inside 石门乡) get many
+cases of every kind in 2012 and 2013; the HOT villages (a 2x2 block inside 廉桥镇) get many
 disputes in 2013; SMALL_VILLAGE gets only two cases, so privacy suppression has something to
 hide.  Tests compare the maps with counts computed here from the same frame.
 """
@@ -35,7 +35,7 @@ COUNTIES = {"430521000000": ("邵东县", 110.0), "430522000000": ("新邵县", 
 TOWNSHIP_NAMES = ("石门乡", "廉桥镇", "酿溪镇", "坪上镇")
 SOUTH = 27.0
 SIDE = 0.1
-# Villages (row, col) inside township 430521101 (石门乡 is the 2nd of the first county):
+# Villages inside township 430521101 (廉桥镇, the 2nd of the first county):
 # a 2x2 block away from the township's edge.
 HOT = ("430521101206", "430521101207", "430521101210", "430521101211")
 SMALL_VILLAGE = "430522101216"
@@ -77,7 +77,8 @@ def load_grid_network(url: str) -> GridNetwork:
             s.add(county)
             for t in range(2):
                 tcode = f"{cc}{100 + t}000"
-                tb = (west + 0.4 * t, SOUTH, west + 0.4 * (t + 1), SOUTH + 0.4)
+                # Rounded so neighbouring units share exactly the same edge coordinates.
+                tb = (round(west + 0.4 * t, 6), SOUTH, round(west + 0.4 * (t + 1), 6), SOUTH + 0.4)
                 townships[tcode] = tb
                 township = AdminUnit(
                     generation=gen,
@@ -93,10 +94,10 @@ def load_grid_network(url: str) -> GridNetwork:
                     row, col = divmod(i, 4)
                     vcode = f"{tcode[:9]}{201 + i:03d}"
                     vb = (
-                        tb[0] + SIDE * col,
-                        SOUTH + SIDE * row,
-                        tb[0] + SIDE * (col + 1),
-                        SOUTH + SIDE * (row + 1),
+                        round(tb[0] + SIDE * col, 6),
+                        round(SOUTH + SIDE * row, 6),
+                        round(tb[0] + SIDE * (col + 1), 6),
+                        round(SOUTH + SIDE * (row + 1), 6),
                     )
                     villages[vcode] = vb
                     # Households differ by column, so rates and counts rank villages apart.

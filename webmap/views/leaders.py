@@ -1,15 +1,310 @@
-"""Pages for leaders (mounted at /leaders/)."""
+"""The leaders' hotspot map at /leaders/: density, month-by-month, rates and Gi* hotspots.
+
+One page state is one URL: the filters (kind, status, from, to), the area drilled into and the
+analysis layer are all in the query string.  The page carries only aggregated figures (H3
+bins, unit rates, Gi* classes) built by ``webmap.views.api_leaders.analysis``; boundaries and
+stations are drawn as context by ``static/leaders.js``, which also drills down on a map click.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+import warnings
+from typing import Any
 
+import folium
+from branca.element import JavascriptLink, MacroElement
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import gettext as _
+from jinja2 import Template
+from sqlalchemy.orm import Session
+
+from geo.density import MIN_COUNT
+from geo.hotspots import HOTSPOT_CLASSES
+from geo.layers.hotspots import (
+    HOTSPOT_COLOURS,
+    HOTSPOT_LABELS,
+    Legend,
+    PropertyStyledGeoJson,
+    heatmap_layer,
+    hotspot_layer,
+    monthly_heatmap_layer,
+    rates_choropleth_layer,
+)
+from geo.layers.offline import offline_map
+from models import maps
+from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.auth import login_required
+from webmap.views.api_leaders import (
+    LAYERS,
+    PERMUTATIONS,
+    TOLERANCE,
+    Analysis,
+    LeadersQuery,
+    analysis,
+    class_counts,
+    fdr_floor_units,
+    parse_query,
+    top_rows,
+)
+from webmap.views.common import db_session, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
+
+# Outline simplification (degrees) of the context boundaries, by the level they are drawn at.
+OUTLINE_TOLERANCE = {"county": 0.002, "township": 0.001, "village": 0.0002}
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        "petition": _("信访"),
+        "dispute": _("矛盾纠纷"),
+        "service": _("代办"),
+        "suggestion": _("建议"),
+    }
+
+
+def status_labels() -> dict[str, str]:
+    return {"open": _("已受理"), "in_progress": _("办理中"), "closed": _("已办结")}
+
+
+def layer_labels() -> dict[str, str]:
+    return {
+        "heat": _("案件热力图"),
+        "monthly": _("逐月热力图"),
+        "rates": _("每千户案件数"),
+        "hotspots": _("热点分析 (Gi*)"),
+    }
+
+
+def hotspot_labels() -> dict[str, str]:
+    return {
+        "hot99": _("热点 99% 置信"),
+        "hot95": _("热点 95% 置信"),
+        "hot90": _("热点 90% 置信"),
+        "ns": _("不显著"),
+        "cold90": _("冷点 90% 置信"),
+        "cold95": _("冷点 95% 置信"),
+        "cold99": _("冷点 99% 置信"),
+    }
+
+
+class LeadersContext(MacroElement):
+    """Boundaries, stations and drill-down from static/leaders.js, fed one compact config."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        qungong.leaders({{ this._parent.get_name() }}, {{ this.control }}, {{ this.config }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, config_json: str, control: str) -> None:
+        super().__init__()
+        self._name = "LeadersContext"
+        self.config = config_json
+        self.control = control
+
+
+def _translate_builder_layer(layer: PropertyStyledGeoJson) -> None:
+    # geo.layers writes its tooltip labels in Chinese; the English page needs them translated.
+    fields = [(key, _(label)) for key, label in layer.tooltip_fields]
+    layer.tooltip_fields = fields
+    layer.tooltip_json = maps.dumps(fields).replace("<", "\\u003c")
+
+
+def _translate_legends(m: folium.Map, title: str, labels: dict[str, str]) -> None:
+    for key, child in list(m._children.items()):
+        if isinstance(child, Legend):
+            items = [(colour, labels.get(label, _(label))) for colour, label in child.items]
+            del m._children[key]
+            Legend(title, items).add_to(m)
+
+
+def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -> dict[str, Any]:
+    prefix = query.prefix
+    level = query.level
+    if level == "city":
+        shown = [("county", _("县市区"), True), ("township", _("乡镇（街道）"), True)]
+        drill = "county"
+    elif level == "county":
+        shown = [("county", _("县市区"), False), ("township", _("乡镇（街道）"), True)]
+        drill = "township"
+    else:
+        shown = [("township", _("乡镇（街道）"), False), ("village", _("村（社区）"), True)]
+        drill = None
+    outlines = []
+    for unit_level, label, _clickable in shown:
+        data = maps.units_geojson(
+            session,
+            generation_id,
+            level=unit_level,
+            prefix=prefix,
+            tolerance=OUTLINE_TOLERANCE[unit_level],
+        )
+        for feature in data["features"]:
+            feature["properties"].pop("parent", None)
+        outlines.append({"level": unit_level, "name": label, "data": data})
+    return {
+        "outlines": outlines,
+        "drillLevel": drill,
+        "stations": maps.stations_compact(session, generation_id, prefix=prefix),
+        "stationsShown": level == "township",
+        "bounds": maps.extent(session, generation_id, prefix=prefix, level="county")
+        if level == "city"
+        else maps.extent(session, generation_id, prefix=prefix, level=level),
+    }
+
+
+def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) -> None:
+    names = layer_labels()
+    tolerance = TOLERANCE[query.level]
+    if query.layer == "heat":
+        heatmap_layer(m, result.heat, name=names["heat"])
+    elif query.layer == "monthly":
+        monthly_heatmap_layer(m, result.monthly, name=names["monthly"], max_opacity=0.8)
+    elif query.layer == "rates":
+        heatmap_layer(m, result.heat, name=names["heat"], show=False)
+        with warnings.catch_warnings():
+            # With few distinct rates (a handful of townships) mapclassify lowers the number
+            # of classes itself and says so; the legend shows the classes it kept.
+            warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
+            layer = rates_choropleth_layer(
+                m,
+                result.rates,
+                simplify_tolerance=tolerance,
+                name=names["rates"],
+            )
+        _translate_builder_layer(layer)
+        _translate_legends(m, names["rates"], {})
+    else:
+        heatmap_layer(m, result.heat, name=names["heat"], show=False)
+        layer = hotspot_layer(
+            m,
+            result.hotspots,
+            simplify_tolerance=tolerance,
+            name=names["hotspots"],
+            legend=False,
+        )
+        _translate_builder_layer(layer)
+        labels = hotspot_labels()
+        for feature in layer.data["features"]:
+            props = feature["properties"]
+            props["class"] = labels[_class_key(props["class"])]
+        layer.data_json = maps.dumps(layer.data).replace("<", "\\u003c")
+        items = [(HOTSPOT_COLOURS[c], labels[c]) for c in HOTSPOT_CLASSES]
+        Legend(names["hotspots"], items).add_to(m)
+
+
+def _class_key(chinese_label: str) -> str:
+    return {v: k for k, v in HOTSPOT_LABELS.items()}[chinese_label]
+
+
+def _breadcrumbs(
+    session: Session, generation_id: int, query: LeadersQuery
+) -> list[tuple[str, str]]:
+    crumbs = [(_("全市"), url_for("leaders.index", **query.args(area="")))]
+    if query.level == "city":
+        return crumbs
+    codes = [query.prefix[:6] + "000000"]
+    if query.level == "township":
+        codes.append(query.area)
+    for code in codes:
+        found = maps.units_geojson(
+            session,
+            generation_id,
+            level=maps.level_of(code),
+            prefix=maps.area_prefix(code),
+            tolerance=0.01,
+            limit=1,
+        )["features"]
+        if found:
+            name = found[0]["properties"]["name"]
+            crumbs.append((name, url_for("leaders.index", **query.args(area=code))))
+    return crumbs
 
 
 @bp.get("/")
 @login_required("leader")
 def index() -> str:
-    return render_template("placeholder.html", title="领导热点图")
+    query = parse_query(request.args)
+    m = offline_map(
+        location=[27.2, 111.4],
+        zoom_start=9,
+        tile_url=current_app.config["TILE_URL"],
+        attribution=current_app.config["TILE_ATTRIBUTION"],
+    )
+    context: dict[str, Any] = {}
+    with db_session() as session:
+        generation = maps.active_generation(session)
+        if generation is not None:
+            result = analysis(session, generation.id, query)
+            _add_analysis_layer(m, query, result)
+            control = folium.LayerControl(collapsed=False)
+            control.add_to(m)
+            config = _outline_config(session, generation.id, query)
+            config["layer"] = query.layer
+            config["stats"] = {
+                "cases": result.total,
+                "cells": int((result.heat["count"] >= MIN_COUNT).sum()),
+                "months": len(result.months),
+            }
+            config["text"] = {"stations": _("群众工作站"), "drill": _("下钻到此区域")}
+            config["drillUrl"] = url_for("leaders.index", **query.args(area="__AREA__"))
+            m.get_root().header.add_child(
+                JavascriptLink(url_for("static", filename="leaders.js")), name="leaders_js"
+            )
+            m.add_child(
+                LeadersContext(
+                    json.dumps(config, ensure_ascii=False, separators=(",", ":")).replace(
+                        "<", "\\u003c"
+                    ),
+                    control.get_name(),
+                )
+            )
+            context = _page_context(session, generation.id, query, result)
+    return render_map_page(
+        "leaders.html",
+        m,
+        title=_("领导热点图"),
+        generation=generation,
+        query=query,
+        **context,
+    )
+
+
+def _page_context(
+    session: Session, generation_id: int, query: LeadersQuery, result: Analysis
+) -> dict[str, Any]:
+    tested = result.gi_units
+    args = query.args()
+    return {
+        "crumbs": _breadcrumbs(session, generation_id, query),
+        "kinds": kind_labels(),
+        "statuses": status_labels(),
+        "layers": layer_labels(),
+        "layer_links": {
+            layer: url_for("leaders.index", **query.args(layer=layer)) for layer in LAYERS
+        },
+        "total": result.total,
+        "agreement": result.agreement,
+        "top": top_rows(result),
+        "hot_labels": hotspot_labels(),
+        "classes": class_counts(result.hotspots),
+        "gi_units": tested,
+        "permutations": PERMUTATIONS,
+        "floor": {
+            "99": fdr_floor_units(tested, alpha=0.01),
+            "95": fdr_floor_units(tested, alpha=0.05),
+            "90": fdr_floor_units(tested, alpha=0.10),
+        },
+        "min_count": MIN_COUNT,
+        "months": [(str(k), int(v)) for k, v in result.months.items()],
+        "csv_url": url_for("api_leaders.top_csv", **args),
+        "geojson_url": url_for("api_leaders.top_geojson", **args),
+        "api_urls": {
+            name: url_for(f"api_leaders.{name}", **args)
+            for name in ("heat", "monthly", "rates", "hotspots")
+        },
+        "kind_choices": CASE_KINDS,
+        "status_choices": CASE_STATUSES,
+    }

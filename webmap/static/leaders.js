@@ -1,0 +1,83 @@
+/* qungong leaders' map: context boundaries and stations, drill-down on click. */
+(function (global) {
+  "use strict";
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
+  // Ray casting on one ring of [lon, lat] pairs.
+  function inRing(x, y, ring) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+      if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
+    }
+    return inside;
+  }
+
+  function inGeometry(x, y, geom) {
+    var polygons = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
+    return polygons.some(function (rings) {
+      return inRing(x, y, rings[0]) && !rings.slice(1).some(function (hole) { return inRing(x, y, hole); });
+    });
+  }
+
+  var STYLES = {
+    county: {color: "#5b2c06", weight: 2.2, fill: false},
+    township: {color: "#8a5a2b", weight: 1, fill: false, dashArray: "4 3"},
+    village: {color: "#3d7a3d", weight: 0.7, fill: false}
+  };
+
+  function leaders(map, control, cfg) {
+    var renderer = L.canvas({padding: 0.5});
+    var drillable = null;
+    cfg.outlines.forEach(function (o) {
+      var style = Object.assign({renderer: renderer, interactive: false}, STYLES[o.level]);
+      var layer = L.geoJSON(o.data, {style: function () { return style; }, interactive: false}).addTo(map);
+      control.addOverlay(layer, o.name);
+      if (o.level === cfg.drillLevel) { drillable = o.data; }
+    });
+
+    var stations = L.layerGroup();
+    (cfg.stations || []).forEach(function (s) {
+      L.circleMarker([s[2], s[1]], {radius: 3, weight: 1, color: "#1a237e", fillColor: "#3949ab",
+        fillOpacity: 0.9, renderer: renderer, interactive: false}).addTo(stations);
+    });
+    control.addOverlay(stations, cfg.text.stations);
+    if (cfg.stationsShown) { stations.addTo(map); }
+
+    // Drill-down: a click anywhere inside a child unit offers the link to its own page, so
+    // the analysis layers above the outlines keep their tooltips.
+    if (drillable) {
+      map.on("click", function (e) {
+        var hit = null;
+        drillable.features.some(function (f) {
+          if (inGeometry(e.latlng.lng, e.latlng.lat, f.geometry)) { hit = f; return true; }
+          return false;
+        });
+        if (!hit) { return; }
+        var href = cfg.drillUrl.replace("__AREA__", encodeURIComponent(hit.properties.code));
+        L.popup().setLatLng(e.latlng).setContent(
+          "<b>" + esc(hit.properties.name) + "</b><br><a class='drill' data-code='" + esc(hit.properties.code) +
+          "' href='" + esc(href) + "'>" + esc(cfg.text.drill) + "</a>").openOn(map);
+      });
+    }
+
+    if (cfg.bounds) {
+      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], {animate: false});
+    }
+    var el = map.getContainer();
+    el.dataset.layer = cfg.layer;
+    el.dataset.cases = cfg.stats.cases;
+    el.dataset.cells = cfg.stats.cells;
+    el.dataset.months = cfg.stats.months;
+    el.dataset.ready = "1";
+    global.qungongMap = map;
+  }
+
+  global.qungong = global.qungong || {};
+  global.qungong.leaders = leaders;
+})(window);
