@@ -541,13 +541,18 @@ def _import(
             queries.create_stage(session, spec.stage)
             queries.copy_stage(session, stage, spec.stage)
             queries.attribute_stage(session, generation_id=generation_id)
-            for r in queries.unplaced_stage_rows(session):
-                rows.flag(np.arange(len(table)) == r, "outside_units")
+            outside = np.zeros(len(table), dtype=bool)
+            outside[queries.unplaced_stage_rows(session)] = True
+            rows.flag(outside, "outside_units")
             skip: list[int] = []
             if spec is _CASES:
-                for r, case_no, county in queries.duplicate_stage_cases(session):
-                    rows.flag(np.arange(len(table)) == r, "duplicate_in_db", f"{county} {case_no}")
-                    skip.append(r)
+                known = queries.duplicate_stage_cases(session)
+                skip = [r for r, _, _ in known]
+                detail = np.full(len(table), None, dtype=object)
+                detail[skip] = [f"{county} {case_no}" for _, case_no, county in known]
+                dup = np.zeros(len(table), dtype=bool)
+                dup[skip] = True
+                rows.flag(dup, "duplicate_in_db", detail)
         items = _review_items(table, rows, records, spec, report)
         report.counts["review"] = len(items)
         if not commit:

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from ingest.errors import IngestError
 from ingest.fields import LEVELS, PARENT_LEVEL, codes_as_text, find_fields, normalise_codes
 from ingest.fields import parent_codes as implied_parent_codes
-from ingest.files import Limits, read_vector
+from ingest.files import Limits, read_vector, transform_geometries
 from ingest.geometry import geometry_problems, repair
 from ingest.hierarchy import METRIC_CRS, Nesting, check_nesting, link_parents
 from ingest.report import ImportReport
@@ -237,7 +236,7 @@ def _prepare_units(
     fixed[bad_geom] = None
     same = pyproj.CRS(frame.crs).to_epsg(min_confidence=90) == pyproj.CRS(METRIC_CRS).to_epsg()
     in_metric = fixed if same else None
-    fixed = np.asarray(gpd.GeoSeries(fixed, crs=frame.crs).to_crs(4326).to_numpy(), dtype=object)
+    fixed = transform_geometries(fixed, frame.crs, "EPSG:4326")
 
     units = pd.DataFrame(
         {
@@ -257,7 +256,7 @@ def _prepare_units(
             units[key] = pd.array([pd.NA] * n, dtype="Int64")
     usable = units["code"].notna() & units["name"].notna() & ~bad_geom
     units = _merge_duplicates(units[usable].copy(), report)
-    units["county_code"] = units["code"].str[:6]
+    units["county_code"] = [c[:6] for c in units["code"].tolist()]
     units["parent_code"] = implied_parent_codes(units["code"], units["level"])
     counts = units["level"].value_counts()
     for lvl in LEVELS:
@@ -365,15 +364,19 @@ def _nesting(units: pd.DataFrame, candidates: pd.DataFrame, tolerance_m2: float)
 def _report_nesting(
     units: pd.DataFrame, candidates: pd.DataFrame, nesting: Nesting, report: ImportReport
 ) -> None:
-    where = "feature " + units["row"].astype(str)
+    rows = units["row"].to_numpy()
+    codes = units["code"].to_numpy()
+    levels = units["level"].to_numpy()
+    names = units["name"].to_numpy()
+    parents = units["parent_id"].to_numpy()
     code_of = candidates.drop_duplicates("id").set_index("id")["code"]
     for pos, area in nesting.spills:
-        u = units.iloc[pos]
+        level = levels[pos]
         report.add(
             "warning",
-            where.iat[pos],
-            f"{u['level']} {u['code']} ({u['name']}) lies {area:,.0f} m² outside its "
-            f"{PARENT_LEVEL[u['level']]} {code_of[u['parent_id']]}",
+            f"feature {rows[pos]}",
+            f"{level} {codes[pos]} ({names[pos]}) lies {area:,.0f} m² outside its "
+            f"{PARENT_LEVEL[level]} {code_of[parents[pos]]}",
             f"超出上级范围 {area:,.0f} 平方米",
         )
     for pid, area in nesting.gaps:
@@ -384,11 +387,10 @@ def _report_nesting(
             f"下级单位之间有空隙 {area:,.0f} 平方米",
         )
     for a, b, area in nesting.overlaps:
-        ua, ub = units.iloc[a], units.iloc[b]
         report.add(
             "warning",
-            f"features {ua['row']}, {ub['row']}",
-            f"{ua['level']} {ua['code']} and {ub['level']} {ub['code']} overlap by {area:,.0f} m²",
+            f"features {rows[a]}, {rows[b]}",
+            f"{levels[a]} {codes[a]} and {levels[b]} {codes[b]} overlap by {area:,.0f} m²",
             f"相邻单位重叠 {area:,.0f} 平方米",
         )
 

@@ -8,7 +8,6 @@ ZLDWDM/ZLDWMC, 19 digits, for village-level "坐落单位": the village is its f
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 LEVELS = ("city", "county", "township", "village", "group")
@@ -173,11 +172,15 @@ def _level_of(code: str) -> str | None:
 
 
 def parent_codes(code: pd.Series, level: pd.Series) -> pd.Series:
-    """The code of each unit's parent implied by its own code (None for cities)."""
-    c = code.fillna("").astype(str)
-    out = pd.Series(np.full(len(c), None, dtype=object), index=c.index)
-    out[level == "group"] = c[level == "group"].str[:12]
-    out[level == "village"] = c[level == "village"].str[:9] + "000"
-    out[level == "township"] = c[level == "township"].str[:6] + "000000"
-    out[level == "county"] = c[level == "county"].str[:4] + "00000000"
-    return out
+    """The code of each unit's parent implied by its own code (None for cities).
+
+    >>> parent_codes(pd.Series(["430523101201003", "430523101201"]), pd.Series(["group", "village"])).tolist()
+    ['430523101201', '430523101000']
+    """
+    keep = {"group": (12, ""), "village": (9, "000"), "township": (6, "000000")}
+    keep["county"] = (4, "00000000")
+    out = []
+    for c, lv in zip(code.tolist(), level.tolist(), strict=True):
+        rule = keep.get(lv) if isinstance(c, str) else None
+        out.append(c[: rule[0]] + rule[1] if rule else None)
+    return pd.Series(out, index=code.index, dtype=object)

@@ -8,6 +8,7 @@ lands far from Shaoyang, unsafe or oversized zips.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import stat
@@ -20,8 +21,10 @@ from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pyogrio
 import pyproj
+import shapely
 from pyproj.exceptions import CRSError
 
 from ingest.errors import IngestError, UnsafeArchiveError
@@ -360,6 +363,28 @@ def parse_crs(value: str | int | pyproj.CRS, *, shown: str, what: str = "crs=") 
     return crs
 
 
+@functools.lru_cache(maxsize=32)
+def _transformer(src_wkt: str, dst: str) -> pyproj.Transformer:
+    # Building a transformer from ArcGIS WKT takes ~0.1 s; every import needs a few.
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(src_wkt), dst, always_xy=True)
+
+
+def transformer(src: pyproj.CRS | str | int, dst: str) -> pyproj.Transformer:
+    """A cached lon/lat-ordered transformer from ``src`` to ``dst`` (e.g. ``"EPSG:4326"``)."""
+    return _transformer(pyproj.CRS.from_user_input(src).to_wkt(), dst)
+
+
+def transform_geometries(
+    geoms: npt.NDArray[np.object_], src: pyproj.CRS | str | int, dst: str
+) -> npt.NDArray[np.object_]:
+    """Geometries (None kept) from ``src`` to ``dst`` coordinates."""
+    tf = transformer(src, dst)
+    return shapely.transform(
+        np.asarray(geoms, dtype=object),
+        lambda xy: np.column_stack(tf.transform(xy[:, 0], xy[:, 1])),
+    )
+
+
 def crs_label(crs: pyproj.CRS) -> str:
     """``EPSG:4546 (CGCS2000 / 3-degree Gauss-Kruger CM 111E)`` or just the name."""
     epsg = crs.to_epsg(min_confidence=70)
@@ -374,7 +399,7 @@ def check_near_shaoyang(
     if len(frame) == 0 or frame.geometry.is_empty.all():
         return
     minx, miny, maxx, maxy = frame.geometry.total_bounds
-    to_lonlat = pyproj.Transformer.from_crs(src, 4326, always_xy=True)
+    to_lonlat = transformer(src, "EPSG:4326")
     xs = np.array([minx, maxx, minx, maxx, (minx + maxx) / 2])
     ys = np.array([miny, miny, maxy, maxy, (miny + maxy) / 2])
     with warnings.catch_warnings():

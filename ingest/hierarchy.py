@@ -12,13 +12,13 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
 from ingest.fields import PARENT_LEVEL
+from ingest.files import transform_geometries
 
 METRIC_CRS = "EPSG:4546"
 # Levels that may stand without a parent: the city unit is optional in the database.
@@ -40,7 +40,7 @@ class Links:
 
 def to_metric(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """Lon/lat geometries in EPSG:4546 metres."""
-    return gpd.GeoSeries(geoms, crs=4326).to_crs(METRIC_CRS).to_numpy()
+    return transform_geometries(geoms, "EPSG:4326", METRIC_CRS)
 
 
 def link_parents(units: pd.DataFrame, candidates: pd.DataFrame) -> Links:

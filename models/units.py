@@ -207,11 +207,14 @@ def _copy_text(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values):
         out = values.astype("Int64").astype(str)
         return out.where(values.notna(), "\\N")
-    out = values.astype(object).where(values.notna(), None)
-    text_values = out.astype(str)
-    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-        text_values = text_values.str.replace(char, escaped, regex=False)
-    return text_values.where(out.notna(), "\\N")
+    present = values.notna()
+    text_values = values.astype(object).where(present, "").astype(str)
+    # Codes and most names need no escaping; look once before paying for four replaces.
+    joined = "".join(text_values.tolist())
+    if any(char in joined for char in "\\\t\n\r"):
+        for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            text_values = text_values.str.replace(char, escaped, regex=False)
+    return text_values.where(present, "\\N")
 
 
 def unit_ids_by_code(session: Session, generation_id: int, codes: list[str]) -> dict[str, int]:

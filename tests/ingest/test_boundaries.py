@@ -256,3 +256,10 @@ def test_zone_prefixed_gauss_kruger_and_explicit_crs_without_prj(db_url, layer_d
     report = import_boundaries(db_url, no_prj, crs="EPSG:4546")
     assert report.ok
     assert "crs=" in report.details["crs"]
+
+
+def test_names_with_tabs_and_backslashes_survive_the_copy(db_url, layer_dir):
+    odd = [("430523000000", "邵阳\\县\t新", COUNTY[0][2])]
+    path = write_layer(layer_dir, "odd", odd, encoding="UTF-8", keep_cpg=True)
+    assert import_boundaries(db_url, path, commit=True).status == "committed"
+    assert _rows(db_url, "SELECT name FROM admin_unit") == [("邵阳\\县\t新",)]
