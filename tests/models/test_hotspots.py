@@ -94,7 +94,7 @@ def test_points_and_months(grid_db):
 def test_stamp_and_span(grid_db, db_url):
     session, grid, cases = grid_db
     before = q.case_stamp(session)
-    assert before[0] == len(cases)
+    assert before[0] >= len(cases)
     lo, hi = q.date_span(session)
     assert lo == min(cases["opened_on"])
     assert hi == max(cases["opened_on"])

@@ -41,10 +41,16 @@
       if (o.level === cfg.drillLevel) { drillable = o.data; }
     });
 
+    // Thousands of station markers at city scale: made only when the layer is switched on.
     var stations = L.layerGroup();
-    (cfg.stations || []).forEach(function (s) {
-      L.circleMarker([s[2], s[1]], {radius: 3, weight: 1, color: "#1a237e", fillColor: "#3949ab",
-        fillOpacity: 0.9, renderer: renderer, interactive: false}).addTo(stations);
+    var made = false;
+    stations.on("add", function () {
+      if (made) { return; }
+      made = true;
+      (cfg.stations || []).forEach(function (s) {
+        L.circleMarker([s[2], s[1]], {radius: 3, weight: 1, color: "#1a237e", fillColor: "#3949ab",
+          fillOpacity: 0.9, renderer: renderer, interactive: false}).addTo(stations);
+      });
     });
     control.addOverlay(stations, cfg.text.stations);
     if (cfg.stationsShown) { stations.addTo(map); }

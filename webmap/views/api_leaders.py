@@ -248,21 +248,30 @@ def _remember(store: OrderedDict, key: tuple, value: Any, size: int) -> None:
             store.popitem(last=False)
 
 
-def analysis(session: Session, generation_id: int, query: LeadersQuery) -> Analysis:
-    """The aggregated layers of ``query`` (cached for a few minutes per case-table stamp)."""
-    stamp = q.case_stamp(session)
-    key = (
+def cache_key(session: Session, generation_id: int, query: LeadersQuery) -> tuple:
+    """What a cached result depends on: database, generation, the case table's stamp, query."""
+    return (
         current_app.config["DATABASE_URL"],
         generation_id,
-        stamp,
-        replace(query, layer="heat"),
+        q.case_stamp(session),
+        query,
     )
-    hit = _cached(_cache, key)
+
+
+def cached(store: OrderedDict, key: tuple, build: Any, *, size: int = CACHE_SIZE) -> Any:
+    """``build()`` once per ``key`` for :data:`CACHE_SECONDS`, keeping ``size`` entries."""
+    hit = _cached(store, key)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    result = _compute(session, generation_id, query)
-    _remember(_cache, key, (time.monotonic(), result), CACHE_SIZE)
-    return result
+    value = build()
+    _remember(store, key, (time.monotonic(), value), size)
+    return value
+
+
+def analysis(session: Session, generation_id: int, query: LeadersQuery) -> Analysis:
+    """The aggregated layers of ``query`` (cached for a few minutes per case-table stamp)."""
+    key = cache_key(session, generation_id, replace(query, layer="heat"))
+    return cached(_cache, key, lambda: _compute(session, generation_id, query))
 
 
 def _with_rates(units: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections import OrderedDict
 from typing import Any
 
 import folium
 from branca.element import JavascriptLink, MacroElement
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import Template
 from sqlalchemy.orm import Session
@@ -31,7 +33,7 @@ from geo.layers.hotspots import (
     monthly_heatmap_layer,
     rates_choropleth_layer,
 )
-from geo.layers.offline import offline_map
+from geo.layers.offline import localize, offline_map
 from models import maps
 from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.auth import login_required
@@ -42,12 +44,14 @@ from webmap.views.api_leaders import (
     Analysis,
     LeadersQuery,
     analysis,
+    cache_key,
+    cached,
     class_counts,
     fdr_floor_units,
     parse_query,
     top_rows,
 )
-from webmap.views.common import db_session, render_map_page
+from webmap.views.common import AssetsMissing, db_session, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
 
@@ -223,53 +227,79 @@ def _breadcrumbs(
     return crumbs
 
 
+_pages: OrderedDict[tuple, tuple[float, dict[str, Any]]] = OrderedDict()
+
+
 @bp.get("/")
 @login_required("leader")
 def index() -> str:
     query = parse_query(request.args)
-    m = offline_map(
+    pieces: dict[str, Any] = {}
+    with db_session() as session:
+        generation = maps.active_generation(session)
+        if generation is not None:
+            # The rendered map and side panel of a page state are kept until the cases
+            # change: a leader's repeat visit costs two small queries and a template.
+            key = (
+                *cache_key(session, generation.id, query),
+                str(get_locale()),
+                request.script_root,
+            )
+            pieces = cached(_pages, key, lambda: _build_page(session, generation.id, query))
+    if generation is None:
+        return render_map_page(
+            "leaders.html", _base_map(), title=_("领导热点图"), generation=None, query=query
+        )
+    return render_template(
+        "leaders.html", title=_("领导热点图"), generation=generation, query=query, **pieces
+    )
+
+
+def _base_map() -> folium.Map:
+    return offline_map(
         location=[27.2, 111.4],
         zoom_start=9,
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
     )
-    context: dict[str, Any] = {}
-    with db_session() as session:
-        generation = maps.active_generation(session)
-        if generation is not None:
-            result = analysis(session, generation.id, query)
-            _add_analysis_layer(m, query, result)
-            control = folium.LayerControl(collapsed=False)
-            control.add_to(m)
-            config = _outline_config(session, generation.id, query)
-            config["layer"] = query.layer
-            config["stats"] = {
-                "cases": result.total,
-                "cells": int((result.heat["count"] >= MIN_COUNT).sum()),
-                "months": len(result.months),
-            }
-            config["text"] = {"stations": _("群众工作站"), "drill": _("下钻到此区域")}
-            config["drillUrl"] = url_for("leaders.index", **query.args(area="__AREA__"))
-            m.get_root().header.add_child(
-                JavascriptLink(url_for("static", filename="leaders.js")), name="leaders_js"
-            )
-            m.add_child(
-                LeadersContext(
-                    json.dumps(config, ensure_ascii=False, separators=(",", ":")).replace(
-                        "<", "\\u003c"
-                    ),
-                    control.get_name(),
-                )
-            )
-            context = _page_context(session, generation.id, query, result)
-    return render_map_page(
-        "leaders.html",
-        m,
-        title=_("领导热点图"),
-        generation=generation,
-        query=query,
-        **context,
+
+
+def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> dict[str, Any]:
+    """Map pieces (header, body, script) and side-panel figures of one page state."""
+    from webmap.app import assets_problem
+
+    problem = assets_problem(current_app)
+    if problem:
+        raise AssetsMissing(problem)
+    result = analysis(session, generation_id, query)
+    m = _base_map()
+    _add_analysis_layer(m, query, result)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
+    config = _outline_config(session, generation_id, query)
+    config["layer"] = query.layer
+    config["stats"] = {
+        "cases": result.total,
+        "cells": int((result.heat["count"] >= MIN_COUNT).sum()),
+        "months": len(result.months),
+    }
+    config["text"] = {"stations": _("群众工作站"), "drill": _("下钻到此区域")}
+    config["drillUrl"] = url_for("leaders.index", **query.args(area="__AREA__"))
+    m.get_root().header.add_child(
+        JavascriptLink(url_for("static", filename="leaders.js")), name="leaders_js"
     )
+    config_json = json.dumps(config, ensure_ascii=False, separators=(",", ":"))
+    m.add_child(LeadersContext(config_json.replace("<", "\\u003c"), control.get_name()))
+    # As webmap.views.common.render_map_page does, keeping the pieces for the page cache.
+    localize(m, base_url=f"{request.script_root}/vendor")
+    root = m.get_root()
+    root.render()
+    return {
+        "map_header": root.header.render(),
+        "map_html": root.html.render(),
+        "map_script": root.script.render(),
+        **_page_context(session, generation_id, query, result),
+    }
 
 
 def _page_context(
