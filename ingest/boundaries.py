@@ -9,7 +9,6 @@ leaves the database exactly as it was (all-or-nothing).
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -131,26 +130,19 @@ def import_boundaries(
         if not report.ok:
             report.status = "rejected"
             return report
+        with report.timed("nesting"):
+            _report_nesting(units, candidates, _nesting(units, candidates, tolerance_m2), report)
         if not commit:
-            with report.timed("check_nesting"):
-                _report_nesting(
-                    units, candidates, _nesting(units, candidates, tolerance_m2), report
-                )
             report.status = "dry_run"
             return report
-        with report.timed("write"), ThreadPoolExecutor(max_workers=1) as pool:
-            # Nesting findings are warnings, never errors: measure them while the server
-            # ingests the COPY, and record them once both are done.
-            pending = pool.submit(_nesting, units.copy(), candidates, tolerance_m2)
+        with report.timed("write"):
             gen, created = unit_queries.ensure_generation(
                 session, generation, valid_from=valid_from
             )
             ids = unit_queries.allocate_unit_ids(session, len(units))
-            to_write = units.copy()
-            _assign_ids(to_write, ids)
-            to_write["generation_id"] = gen.id
-            unit_queries.copy_units(session, to_write)
-            _report_nesting(units, candidates, pending.result(), report)
+            _assign_ids(units, ids)
+            units["generation_id"] = gen.id
+            unit_queries.copy_units(session, units)
             report.details["generation_created"] = created
             report.details["generation_active"] = gen.active
             report.status = "committed"
@@ -316,9 +308,9 @@ def _link(
     units["id"] = -np.arange(1, len(units) + 1, dtype=np.int64)
     where = "feature " + units["row"].astype(str)
     if generation_id is not None and len(units):
-        clash = unit_queries.units_frame(
-            session, generation_id, codes=units["code"].tolist(), with_geom=False
-        )
+        # Fetch the generation's codes at the file's levels rather than send every code.
+        levels = tuple(sorted(set(units["level"])))
+        clash = unit_queries.units_frame(session, generation_id, levels=levels, with_geom=False)
         clash_codes = set(clash["code"])
         for i in np.flatnonzero(units["code"].isin(clash_codes).to_numpy()):
             report.add(

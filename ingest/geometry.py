@@ -83,8 +83,14 @@ def repair(
 def to_multipolygons(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """One MultiPolygon per input from its polygon parts (other parts dropped)."""
     geoms = np.asarray(geoms, dtype=object)
-    if (shapely.get_type_id(geoms) == int(_MULTIPOLYGON)).all():
-        return geoms
+    types = shapely.get_type_id(geoms)
+    single = types == int(_POLYGON)
+    if (single | (types == int(_MULTIPOLYGON))).all():
+        # The usual case: wrap each Polygon as a one-part MultiPolygon, no splitting needed.
+        out = geoms.copy()
+        if single.any():
+            out[single] = shapely.multipolygons(geoms[single].reshape(-1, 1))
+        return out
     parts, index = shapely.get_parts(geoms, return_index=True)
     # GeometryCollections from make_valid nest one level deeper.
     nested = shapely.get_type_id(parts) != int(_POLYGON)

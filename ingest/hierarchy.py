@@ -8,8 +8,6 @@ zone that covers Shaoyang.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,7 +132,6 @@ def check_nesting(
     tolerance_m2: float,
     child_metric: npt.NDArray[np.object_] | None = None,
     partition: npt.ArrayLike | None = None,
-    workers: int | None = None,
 ) -> Nesting:
     """Measure where children spill out of their parent, leave gaps, or overlap each other.
 
@@ -151,30 +148,20 @@ def check_nesting(
     child_metric
         The children already in EPSG:4546 (files in that CRS), saving a transformation.
     partition
-        A key per child (the county code) that siblings share; the work is split by it over
-        ``workers`` threads (GEOS releases the GIL), and overlaps are only sought within one
-        key.  Default: one partition.
-    workers
-        Threads to use (default: the number of CPUs, at most 4).
+        A key per child that siblings share (the county code); the work goes key by key, so
+        trees and arrays stay small.  Default: one partition.
     """
     child_geoms = np.asarray(child_geoms, dtype=object)
     child_m = to_metric(child_geoms) if child_metric is None else child_metric
     pgeom = parents.set_index("id")["geom"]
     keys = np.zeros(len(child_geoms)) if partition is None else np.asarray(partition)
-    workers = workers or min(os.cpu_count() or 1, 4)
-    chunks = _balanced_chunks(keys, workers)
-    if len(chunks) == 1:
-        parts = [_check_chunk(chunks[0], child_geoms, child_m, parent_id, pgeom, tolerance_m2)]
-    else:
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            parts = list(
-                pool.map(
-                    lambda idx: _check_chunk(
-                        idx, child_geoms, child_m, parent_id, pgeom, tolerance_m2
-                    ),
-                    chunks,
-                )
-            )
+    _, inverse = np.unique(keys, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+    parts = [
+        _check_chunk(idx, child_geoms, child_m, parent_id, pgeom, tolerance_m2)
+        for idx in np.split(order, bounds)
+    ]
     out = Nesting()
     for part in parts:
         out.spills += part.spills
@@ -184,20 +171,6 @@ def check_nesting(
     out.gaps.sort()
     out.overlaps.sort()
     return out
-
-
-def _balanced_chunks(keys: np.ndarray, n: int) -> list[npt.NDArray[np.int64]]:
-    """Positions grouped by key into at most ``n`` chunks of similar size (keys kept whole)."""
-    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    if n <= 1 or len(uniq) == 1:
-        return [np.arange(len(keys))]
-    load = np.zeros(n)
-    owner = np.empty(len(uniq), dtype=np.int64)
-    for k in np.argsort(-counts):
-        owner[k] = int(np.argmin(load))
-        load[owner[k]] += counts[k]
-    chunk_of = owner[inverse]
-    return [np.flatnonzero(chunk_of == c) for c in range(n) if (chunk_of == c).any()]
 
 
 def _check_chunk(
