@@ -42,6 +42,8 @@ DIVISIONS_PATH = DATA_DIR / "divisions_4305_2023.csv"
 
 #: Metric CRS the polygons are generated in: CGCS2000 / 3-degree Gauss-Kruger CM 111E.
 WORK_CRS = "EPSG:4546"
+# Longest boundary segment (metres) written out; see Network._units.
+MAX_SEGMENT_M = 250.0
 CITY_CODE = "430500000000"
 CITY_NAME = "邵阳市"
 
@@ -959,6 +961,12 @@ class _Builder:
                 "geometry",
             ]
         ]
+        # A straight edge in Gauss-Kruger is a slightly curved one in lon/lat: over the km-long
+        # edges of a Voronoi partition a child drawn with an extra vertex on its parent's edge would
+        # stick out by a metre or two after reprojection. Short segments keep nesting exact to mm.
+        df["geometry"] = as_multipolygons(
+            shapely.segmentize(df["geometry"].to_numpy(), MAX_SEGMENT_M)
+        )
         units = gpd.GeoDataFrame(df, geometry="geometry", crs=WORK_CRS).to_crs("EPSG:4326")
         geoms = units.geometry.to_numpy()
         bad = ~shapely.is_valid(geoms)
