@@ -39,6 +39,10 @@ def test_leader_filters_animates_switches_and_drills(app, auth, db_url):
         page.wait_for_selector(READY, timeout=10_000)
         assert page.get_attribute(".folium-map", "data-layer") == "heat"
         assert int(page.get_attribute(".folium-map", "data-cases")) == len(cases)
+        # Stations as context: fetched when their layer is switched on.
+        page.locator(".leaflet-control-layers-overlays label", has_text="群众工作站").click()
+        page.wait_for_selector(".folium-map[data-stations]", timeout=10_000)
+        assert int(page.get_attribute(".folium-map", "data-stations")) == len(network.villages)
 
         # Filter to disputes in 2013 through the form: the state lands in the URL.
         page.select_option("select[name=kind]", "dispute")

@@ -44,13 +44,21 @@
     // Thousands of station markers at city scale: made only when the layer is switched on.
     var stations = L.layerGroup();
     var made = false;
-    stations.on("add", function () {
-      if (made) { return; }
-      made = true;
-      (cfg.stations || []).forEach(function (s) {
+    function drawStations(rows) {
+      rows.forEach(function (s) {
         L.circleMarker([s[2], s[1]], {radius: 3, weight: 1, color: "#1a237e", fillColor: "#3949ab",
           fillOpacity: 0.9, renderer: renderer, interactive: false}).addTo(stations);
       });
+      map.getContainer().dataset.stations = rows.length;
+    }
+    stations.on("add", function () {
+      if (made) { return; }
+      made = true;
+      if (cfg.stations) { drawStations(cfg.stations); return; }
+      // City scale: the stations are not on the page but fetched when first shown.
+      fetch(cfg.stationsUrl, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (d) { drawStations(d.stations); });
     });
     control.addOverlay(stations, cfg.text.stations);
     if (cfg.stationsShown) { stations.addTo(map); }

@@ -151,7 +151,11 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
     return {
         "outlines": outlines,
         "drillLevel": drill,
-        "stations": maps.stations_compact(session, generation_id, prefix=prefix),
+        # Thousands of stations at city scale are fetched only if the layer is switched on.
+        "stations": None
+        if level == "city"
+        else maps.stations_compact(session, generation_id, prefix=prefix),
+        "stationsUrl": url_for("api.stations", area=query.area or None),
         "stationsShown": level == "township",
         "bounds": maps.extent(session, generation_id, prefix=prefix, level="county")
         if level == "city"
@@ -182,9 +186,14 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
         _translate_legends(m, names["rates"], {})
     else:
         heatmap_layer(m, result.heat, name=names["heat"], show=False)
+        shown = result.hotspots
+        if query.level == "city":
+            # Thousands of grey "not significant" villages would triple the page; at city
+            # scale only significant ones are drawn (the panel says so), below all are.
+            shown = shown[shown["hotspot"] != "ns"]
         layer = hotspot_layer(
             m,
-            result.hotspots,
+            shown,
             simplify_tolerance=tolerance,
             name=names["hotspots"],
             legend=False,
