@@ -190,11 +190,9 @@ def copy_units(session: Session, units: pd.DataFrame) -> int:
         return 0
     geoms = np.asarray(units["geom"].to_numpy(), dtype=object)
     hexwkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
-    # Build the COPY text in pandas (column-wise) rather than row by row in Python.
     columns = [_copy_text(units[c]) for c in UNIT_COPY_COLUMNS if c != "geom"]
-    columns.append(pd.Series(hexwkb, index=units.index))
-    lines = columns[0].str.cat(columns[1:], sep="\t")
-    payload = "\n".join(lines.tolist()) + "\n"
+    columns.append(hexwkb.tolist())
+    payload = "".join("\t".join(row) + "\n" for row in zip(*columns, strict=True))
     raw = session.connection().connection.driver_connection
     names = ", ".join(UNIT_COPY_COLUMNS)
     with raw.cursor() as cur, cur.copy(f"COPY admin_unit ({names}) FROM STDIN") as copy:
@@ -202,19 +200,19 @@ def copy_units(session: Session, units: pd.DataFrame) -> int:
     return len(units)
 
 
-def _copy_text(values: pd.Series) -> pd.Series:
-    """A column in COPY text format: escaped strings, \\N for NULL."""
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(values: pd.Series) -> list[str]:
+    """A column as COPY text values: escaped strings, integers, \\N for NULL."""
     if pd.api.types.is_numeric_dtype(values):
-        out = values.astype("Int64").astype(str)
-        return out.where(values.notna(), "\\N")
-    present = values.notna()
-    text_values = values.astype(object).where(present, "").astype(str)
-    # Codes and most names need no escaping; look once before paying for four replaces.
-    joined = "".join(text_values.tolist())
-    if any(char in joined for char in "\\\t\n\r"):
-        for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-            text_values = text_values.str.replace(char, escaped, regex=False)
-    return text_values.where(present, "\\N")
+        return ["\\N" if pd.isna(v) else str(int(v)) for v in values.tolist()]
+    return [
+        "\\N"
+        if v is None or (not isinstance(v, str) and pd.isna(v))
+        else str(v).translate(_COPY_ESCAPES)
+        for v in values.tolist()
+    ]
 
 
 def unit_ids_by_code(session: Session, generation_id: int, codes: list[str]) -> dict[str, int]:
