@@ -263,3 +263,35 @@ def test_names_with_tabs_and_backslashes_survive_the_copy(db_url, layer_dir):
     path = write_layer(layer_dir, "odd", odd, encoding="UTF-8", keep_cpg=True)
     assert import_boundaries(db_url, path, commit=True).status == "committed"
     assert _rows(db_url, "SELECT name FROM admin_unit") == [("邵阳\\县\t新",)]
+
+
+@pytest.mark.parametrize("epsg", [2382, 2434, 4490])
+def test_xian80_beijing54_and_cgcs2000_geographic_files_land_in_place(db_url, layer_dir, epsg):
+    path = write_layer(layer_dir, f"c{epsg}", COUNTY, crs=epsg)
+    report = import_boundaries(db_url, path, commit=True)
+    assert report.status == "committed"
+    assert f"EPSG:{epsg}" in report.details["crs"]
+    # Datum differences are at most a few hundred metres; the county is 4 km wide.
+    ((dist,),) = _rows(
+        db_url,
+        "SELECT ST_Distance(ST_Centroid(geom)::geography, "
+        "ST_Transform(ST_SetSRID(ST_MakePoint(502000, 2992000), 4546), 4326)::geography) "
+        "FROM admin_unit",
+    )
+    assert dist < 500
+
+
+def test_explicit_field_mapping_wins(db_url, layer_dir):
+    path = write_layer(
+        layer_dir,
+        "odd",
+        COUNTY,
+        code_field="BIANHAO",
+        name_field="MINGCHENG",
+        extra={"NAME": ["错误的名字"]},
+    )
+    report = import_boundaries(
+        db_url, path, fields={"code": "BIANHAO", "name": "MINGCHENG"}, commit=True
+    )
+    assert report.status == "committed"
+    assert _rows(db_url, "SELECT code, name FROM admin_unit") == [("430523000000", "邵阳县")]
