@@ -27,12 +27,13 @@
 
   var STYLES = {
     county: {color: "#5b2c06", weight: 2.2, fill: false},
-    township: {color: "#8a5a2b", weight: 1, fill: false, dashArray: "4 3"},
+    township: {color: "#8a5a2b", weight: 0.8, fill: false},
     village: {color: "#3d7a3d", weight: 0.7, fill: false}
   };
 
   function leaders(map, control, cfg) {
-    var renderer = L.canvas({padding: 0.5});
+    // The map's own canvas (folium's prefer_canvas): one more canvas would cost a redraw.
+    var renderer = map.getRenderer(L.polyline([]));
     var drillable = null;
     cfg.outlines.forEach(function (o) {
       var style = Object.assign({renderer: renderer, interactive: false}, STYLES[o.level]);
@@ -80,9 +81,6 @@
       });
     }
 
-    if (cfg.bounds) {
-      map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], {animate: false});
-    }
     var el = map.getContainer();
     el.dataset.layer = cfg.layer;
     el.dataset.cases = cfg.stats.cases;

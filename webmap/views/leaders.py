@@ -56,7 +56,7 @@ from webmap.views.common import AssetsMissing, db_session, render_map_page
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
 
 # Outline simplification (degrees) of the context boundaries, by the level they are drawn at.
-OUTLINE_TOLERANCE = {"county": 0.002, "township": 0.001, "village": 0.0002}
+OUTLINE_TOLERANCE = {"county": 0.002, "township": 0.0015, "village": 0.0002}
 
 
 def kind_labels() -> dict[str, str]:
@@ -282,10 +282,15 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
         raise AssetsMissing(problem)
     result = analysis(session, generation_id, query)
     m = _base_map()
+    config = _outline_config(session, generation_id, query)
+    bounds = config.pop("bounds")
+    if bounds:
+        # Before any layer is added, so the heatmap and outlines are drawn once, at the
+        # final view, instead of again after a later fit.
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     _add_analysis_layer(m, query, result)
     control = folium.LayerControl(collapsed=False)
     control.add_to(m)
-    config = _outline_config(session, generation_id, query)
     config["layer"] = query.layer
     config["stats"] = {
         "cases": result.total,
