@@ -17,13 +17,13 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from libpysal.weights import W
 from sqlalchemy.orm import Session
@@ -198,7 +198,6 @@ class Analysis:
     agreement: float | None
     gi_units: int
     gi_seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def top(self, n: int = TOP_N) -> pd.DataFrame:
         """The ``n`` hottest villages (largest Gi* z) with masked small counts."""
@@ -391,7 +390,6 @@ def _meta(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
         "query": query.args(),
         "cases": result.total,
         "min_count": MIN_COUNT,
-        "user": g.user.username,
     }
 
 
