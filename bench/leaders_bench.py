@@ -240,6 +240,14 @@ def main() -> None:
             warm = time.perf_counter() - t
             assert first.status_code == 200, first.status_code
             agreement = client.get("/api/leaders/heat").get_json()["agreement"]
+            other_pages = {
+                layer: len(client.get(f"/leaders/?layer={layer}").data)
+                for layer in ("monthly", "rates", "hotspots")
+            }
+            county = sorted(network.units.loc[network.units["level"] == "county", "code"])[0]
+            county_agreement = client.get(f"/api/leaders/heat?area={county}").get_json()[
+                "agreement"
+            ]
         with serve(app) as base:
             html = anchor_html(cases, f"{base}/vendor")
             anchor_dir = work / "anchor"
@@ -287,7 +295,12 @@ def main() -> None:
             f"  server render of /leaders/: cold {cold:.2f} s (queries, H3, Gi*), warm {warm:.2f} s"
         )
         print(
-            f"pattern agreement (binned heatmap vs raw points, 0.01 deg grid): r = {agreement:.3f}"
+            "  other city pages: "
+            + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in other_pages.items())
+        )
+        print(
+            f"pattern agreement (binned heatmap vs raw points): city (H3 res 7, 0.01 deg grid) "
+            f"r = {agreement:.3f}; county {county} (res 8, 0.004 deg grid) r = {county_agreement:.3f}"
         )
     finally:
         engine_for(cluster.url()).dispose()
