@@ -154,12 +154,14 @@ def db_restore(file: Path) -> None:
 def _register_groups() -> None:
     from webmap.cli_activity import register as register_activity
     from webmap.cli_demo import demo
-    from webmap.cli_ingest import boundaries
+    from webmap.cli_ingest import boundaries, register_groups
     from webmap.cli_users import users_group
 
     main.add_command(boundaries)
     main.add_command(demo)
     main.add_command(users_group)
+    for group in register_groups():
+        main.add_command(group)
     register_activity(main)
 
 

@@ -122,3 +122,71 @@ def boundaries_activate(name: str, username: str) -> None:
     except (IngestError, LookupError) as err:
         fail(str(err))
     click.echo(f"generation {name} is active / 已启用边界版本 {name}")
+
+
+def _register_command(kind: str, importer_name: str, *, has_coordinates: bool) -> click.Command:
+    """``qungong <kind> import FILE``: one command shape for the three registers."""
+
+    @click.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--generation", help="Boundary generation the rows refer to (default: active).")
+    @click.option("--sheet", help="XLSX sheet (default: the first).")
+    @click.option("--commit", is_flag=True, help="Write (default: dry run, report only).")
+    @click.option("--user", "username", default="cli", show_default=True)
+    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+    @click.option(
+        "--crs",
+        type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+        default="wgs84",
+        show_default=True,
+        help="Coordinate system of rows that do not name theirs (坐标系 column).",
+        hidden=not has_coordinates,
+    )
+    def command(
+        path: Path,
+        generation: str | None,
+        sheet: str | None,
+        commit: bool,
+        username: str,
+        lang: str,
+        crs: str,
+    ) -> None:
+        import ingest.registers as registers
+
+        importer = getattr(registers, importer_name)
+        options = {"crs": crs} if has_coordinates else {}
+        try:
+            report = importer(
+                database_url(),
+                path,
+                generation=generation,
+                sheet=sheet,
+                commit=commit,
+                username=username,
+                **options,
+            )
+        except IngestError as err:
+            fail(str(err))
+        show_report(report, commit=commit, lang=lang)
+
+    command.help = f"Check a {kind} register (CSV or XLSX, GBK or UTF-8); --commit loads it."
+    return command
+
+
+def register_groups() -> list[click.Group]:
+    """The ``stations``, ``officers`` and ``teams`` command groups."""
+    groups = []
+    for kind, importer, coords, help_text in (
+        ("station", "import_stations", True, "Mass-work stations (群众工作站), one per village."),
+        (
+            "officer",
+            "import_officers",
+            False,
+            "Information officers (民情信息员) per villager group.",
+        ),
+        ("team", "import_teams", True, "Township work teams (工作队) with their home base."),
+    ):
+        group = click.Group(f"{kind}s", help=help_text)
+        group.add_command(_register_command(kind, importer, has_coordinates=coords))
+        groups.append(group)
+    return groups

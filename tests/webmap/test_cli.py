@@ -157,3 +157,37 @@ def test_users_add_and_list(cli, db_url):
     )
     assert bad.exit_code == 1
     assert "12-digit" in bad.output
+
+
+def test_register_imports_from_the_command_line(cli, db_url, tmp_path):
+    from demo.files import write_files
+    from demo.network import build_network
+
+    files = write_files(build_network(scale=0.02), tmp_path, generations=("2013",))
+    env = {"DATABASE_URL": db_url}
+    for level in ("county", "township", "village", "group"):
+        result = cli.invoke(
+            main, ["boundaries", "import", str(files[f"{level}_2013"]), "--commit"], env=env
+        )
+        assert result.exit_code == 0, result.output
+    dry = cli.invoke(main, ["stations", "import", str(files["stations_2013"])], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "dry run" in dry.output
+    for kind in ("stations", "officers", "teams"):
+        done = cli.invoke(main, [kind, "import", str(files[f"{kind}_2013"]), "--commit"], env=env)
+        assert done.exit_code == 0, done.output
+    with engine_for(db_url).connect() as conn:
+        counts = [
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("station", "officer", "team")
+        ]
+    assert all(n > 0 for n in counts)
+
+    bad = tmp_path / "站点.csv"
+    bad.write_text("站点名称,村代码,经度,纬度\n某站,430599999999,111.5,27.2\n", encoding="utf-8")
+    result = cli.invoke(main, ["stations", "import", str(bad), "--commit"], env=env)
+    assert result.exit_code == 1
+    assert "row 2" in result.output
+    assert "430599999999" in result.output
+    with engine_for(db_url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM station")).scalar_one() == counts[0]
