@@ -343,7 +343,7 @@ def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analy
         hot = hot[hot["code"].str.startswith(query.prefix)].reset_index(drop=True)
     return Analysis(
         total=len(points),
-        months=q.monthly_totals(session, case_filter),
+        months=points["month"].value_counts().sort_index().rename("count"),
         heat=heat,
         monthly=monthly,
         rates=rates,
