@@ -50,7 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from webmap import auth, errors, i18n, vendor
-    from webmap.views import api, api_leaders, leaders, network, planners, staff, teams
+    from webmap.views import api, api_leaders, leaders, network, planners, review, staff, teams
 
     i18n.init_app(app)
     errors.init_app(app)
@@ -58,7 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
-    for module in (leaders, api_leaders, planners, teams, staff):
+    for module in (leaders, api_leaders, planners, teams, staff, review):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -1,15 +1,166 @@
-"""Pages for staff (mounted at /staff/)."""
+"""Staff pages (/staff/): upload boundary files and registers, check them, then commit.
+
+An upload is first checked (dry run) and its report shown; only the "commit" button writes,
+through the same importers as the command line.  The uploaded file waits under the instance
+folder, named by a random token, until it is committed or replaced.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
 
+from flask import Blueprint, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
+from werkzeug.utils import secure_filename
+
+from ingest.errors import IngestError
+from ingest.files import Limits
 from webmap.auth import login_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
+# kind -> (label, accepted suffixes, options the form shows)
+KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "boundaries": (
+        "行政区划边界",
+        (".zip", ".gpkg", ".geojson", ".json"),
+        ("level", "generation", "encoding", "crs", "layer"),
+    ),
+    "stations": ("群众工作站名册", (".csv", ".xlsx"), ("generation", "coord")),
+    "officers": ("民情信息员名册", (".csv", ".xlsx"), ("generation",)),
+    "teams": ("工作队名册", (".csv", ".xlsx"), ("generation", "coord")),
+    "cases": ("案件登记（信访、纠纷、代办、建议）", (".csv", ".xlsx"), ("encoding", "coord")),
+    "visits": ("走访记录", (".csv", ".xlsx"), ("encoding", "coord")),
+}
+TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
-@bp.get("/")
+
+@bp.app_errorhandler(413)
+def too_large(err: Exception) -> tuple[str, int]:
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    message = _("上传的文件超过 %(mb)d MB 的上限，未做任何更改。", mb=limit)
+    if request.path.startswith("/api/"):
+        return message, 413
+    return render_template("staff.html", kinds=KINDS, title=_("数据导入"), error=message), 413
+
+
+def _upload_dir() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+def _limits() -> Limits:
+    return Limits(max_upload_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+
+
+def _run(kind: str, path: Path, shown: str, options: dict[str, str], *, commit: bool) -> Any:
+    url = current_app.config["DATABASE_URL"]
+    common: dict[str, Any] = {
+        "commit": commit,
+        "username": g.user.username,
+        "name": shown,
+        "limits": _limits(),
+    }
+    opt = {k: v for k, v in options.items() if v}
+    if kind == "boundaries":
+        from ingest.boundaries import import_boundaries
+
+        return import_boundaries(
+            url,
+            path,
+            level=opt.get("level"),
+            generation=opt.get("generation") or "2013",
+            encoding=opt.get("encoding"),
+            crs=opt.get("crs"),
+            layer=opt.get("layer"),
+            **common,
+        )
+    if kind in ("stations", "officers", "teams"):
+        import ingest.registers as registers
+
+        extra = {"crs": opt.get("coord", "wgs84")} if kind != "officers" else {}
+        return getattr(registers, f"import_{kind}")(
+            url, path, generation=opt.get("generation"), **extra, **common
+        )
+    from ingest import activity
+
+    return getattr(activity, f"import_{kind}")(
+        url, path, encoding=opt.get("encoding"), crs=opt.get("coord", "wgs84"), **common
+    )
+
+
+def _options() -> dict[str, str]:
+    names = ("level", "generation", "encoding", "crs", "layer", "coord")
+    return {n: request.form.get(n, "").strip() for n in names}
+
+
+@bp.route("/", methods=["GET", "POST"])
 @login_required("staff")
 def index() -> str:
-    return render_template("placeholder.html", title="数据导入")
+    context: dict[str, Any] = {"kinds": KINDS, "title": _("数据导入")}
+    if request.method == "GET":
+        return render_template("staff.html", **context)
+
+    kind = request.form.get("kind", "")
+    if kind not in KINDS:
+        abort(400)
+    options = _options()
+    action = request.form.get("action", "check")
+    if action == "commit":
+        token = request.form.get("token", "")
+        if not TOKEN.match(token):
+            abort(400)
+        folder = _upload_dir() / token
+        files = list(folder.iterdir()) if folder.is_dir() else []
+        if not files:
+            context["error"] = _("上传的文件已过期，请重新上传。")
+            return render_template("staff.html", **context)
+        path = files[0]
+        shown = path.name
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            context["error"] = _("请选择要上传的文件。")
+            return render_template("staff.html", **context)
+        shown = Path(upload.filename).name
+        suffix = Path(shown).suffix.lower()
+        if suffix not in KINDS[kind][1]:
+            context["error"] = _(
+                "%(file)s：不支持的文件类型 %(suffix)s，可用：%(ok)s",
+                file=shown,
+                suffix=suffix or "-",
+                ok=" ".join(KINDS[kind][1]),
+            )
+            return render_template("staff.html", **context)
+        token = secrets.token_hex(16)
+        folder = _upload_dir() / token
+        folder.mkdir(parents=True)
+        # keep the user's name for messages, but store under a safe one
+        path = folder / (secure_filename(shown) or f"upload{suffix}")
+        if path.suffix.lower() != suffix:
+            path = path.with_name(f"upload{suffix}")
+        upload.save(path)
+
+    try:
+        report = _run(kind, path, shown, options, commit=action == "commit")
+    except IngestError as err:
+        shutil.rmtree(folder, ignore_errors=True)
+        context["error"] = str(err)
+        return render_template("staff.html", **context, kind=kind)
+    if action == "commit" or not report.ok:
+        shutil.rmtree(folder, ignore_errors=True)
+        token = ""
+    lang = "en" if str(request.cookies.get("lang")) == "en" else "zh"
+    return render_template(
+        "staff.html",
+        **context,
+        kind=kind,
+        options=options,
+        report=report,
+        report_text=report.to_text(lang),
+        token=token,
+        committed=action == "commit" and report.ok,
+    )
