@@ -21,6 +21,9 @@ from ingest.files import transform_geometries
 METRIC_CRS = "EPSG:4546"
 # Levels that may stand without a parent: the city unit is optional in the database.
 ROOT_LEVELS = ("city", "county")
+# Metres per degree of latitude; a degree of longitude is shorter, so eps in degrees from
+# this is never wider than eps in metres.
+_METRES_PER_DEGREE = 111_320.0
 
 
 @dataclass
@@ -191,13 +194,22 @@ def _check_chunk(
     spill_area = np.zeros(len(idx))
     if len(linked):
         pids = pid_all[linked].astype(np.int64)
-        pg = np.asarray(pgeom.reindex(pids).to_numpy(), dtype=object)
-        shapely.prepare(pg)
-        # covers() on prepared parents settles most children; overlay only the rest.
-        loose = linked[~shapely.covers(pg, geoms[linked])]
+        # A child digitised along its parent's border sits a hair off it once both are in
+        # lon/lat (straight edges bend under projection), so an exact covers() fails for
+        # most children.  Test against parents grown by eps instead: what a child passing
+        # that test could still spill is at most perimeter × eps, kept below tolerance / 2.
+        perimeter = float(shapely.length(geoms_m[linked]).max())
+        eps_m = min(0.01, 0.5 * tolerance_m2 / max(perimeter, 1.0))
+        unique_pids, inverse = np.unique(pids, return_inverse=True)
+        parent_geoms = np.asarray(pgeom.reindex(unique_pids).to_numpy(), dtype=object)
+        grown = shapely.buffer(
+            parent_geoms, eps_m / _METRES_PER_DEGREE, quad_segs=1, join_style="mitre"
+        )
+        shapely.prepare(grown)
+        loose = linked[~shapely.covers(grown[inverse], geoms[linked])]
         if len(loose):
             sel = np.searchsorted(linked, loose)
-            outside = shapely.difference(geoms[loose], pg[sel])
+            outside = shapely.difference(geoms[loose], parent_geoms[inverse[sel]])
             spill_area[loose] = shapely.area(to_metric(outside))
         for p in np.flatnonzero(spill_area > tolerance_m2):
             out.spills.append((int(idx[p]), float(spill_area[p])))
