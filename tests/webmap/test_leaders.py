@@ -189,3 +189,15 @@ def test_english_page(client, auth, grid):
     assert "Hot spot, 99% confidence" in html
     assert "Download CSV" in html
     assert "热点 99% 置信" not in html
+
+
+def test_form_offers_units_and_gi_options(client, auth, grid):
+    auth.login("leader")
+    html = client.get("/leaders/?layer=hotspots&fdr=0&gi=count").get_data(as_text=True)
+    assert "未做 FDR 校正" in html
+    assert 'name="fdr" value="0" checked' in html
+    assert '<option value="count" selected>' in html
+    rates = client.get("/leaders/?layer=rates&unit=village").get_data(as_text=True)
+    assert '<option value="village" selected>' in rates
+    # Village rates at city scale: every village with five cases or more is a feature.
+    assert rates.count('"fill":') >= 60
