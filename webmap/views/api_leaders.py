@@ -54,7 +54,7 @@ MONTHLY_RESOLUTION = {"city": 6, "county": 7, "township": 8}
 RATE_UNIT = {"city": "township", "county": "village", "township": "village"}
 # Simplification of analysis polygons (degrees) by viewed level.
 TOLERANCE = {"city": 0.002, "county": 0.0005, "township": 0.0001}
-CACHE_SIZE = 24
+CACHE_SIZE = 8
 CACHE_SECONDS = 300.0
 
 
