@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import text
 
+from models.db import engine_for
 from tests.factories import load_tiny_network
 from tests.webmap.conftest import AuthActions
 from webmap.app import create_app
@@ -120,3 +122,20 @@ def test_station_detail(client, auth, db_url):
     assert data["county"]["name"] == "洞口县"
     assert len(data["groups"]) == 2
     assert client.get("/api/stations/999999").status_code == 404
+
+
+def test_network_page_follows_new_imports(client, auth, db_url):
+    load_tiny_network(db_url)
+    auth.login()
+    assert "竹市镇" in client.get("/").get_data(as_text=True)
+    with engine_for(db_url).begin() as conn:
+        conn.execute(text("UPDATE admin_unit SET name = '竹市新镇' WHERE name = '竹市镇'"))
+        conn.execute(
+            text(
+                "INSERT INTO import_batch (kind, filename, sha256, username, status, counts, report)"
+                " VALUES ('boundaries', 'x.shp', 'abc', 't', 'committed', '{}', '{}')"
+            )
+        )
+    html = client.get("/").get_data(as_text=True)
+    assert "竹市新镇" in html
+    assert '"竹市镇"' not in html

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from branca.element import JavascriptLink, MacroElement
 from flask import Blueprint, current_app, request, url_for
 from flask_babel import gettext as _
 from jinja2 import Template
+from sqlalchemy import text
 
 from geo.layers.offline import offline_map
 from models import maps
@@ -69,12 +72,11 @@ def index() -> str:
         counts: dict[str, int] = {}
         if generation is not None:
             counts = maps.level_counts(session, generation.id)
-            config = _network_config(session, generation.id, area)
-            title = config.pop("title")
+            title, config_json = _network_config(session, generation.id, area)
             m.get_root().header.add_child(
                 JavascriptLink(url_for("static", filename="network.js")), name="network_js"
             )
-            m.add_child(NetworkLayers(maps.dumps(config)))
+            m.add_child(NetworkLayers(config_json))
     return render_map_page(
         "network.html",
         m,
@@ -85,23 +87,47 @@ def index() -> str:
     )
 
 
-def _network_config(session, generation_id: int, area: str) -> dict:  # noqa: ANN001
-    common = {
-        "text": _text(),
-        "unitsUrl": url_for("api.units"),
-        "stationUrl": url_for("api.stations") + "/",
-        "drillUrl": url_for("network.index") + "?area=",
-    }
+# Rendered layer data per (database, generation, area, last import): boundaries only change
+# through imports, so the newest import batch id says when an entry is stale.
+_CACHE: OrderedDict[tuple, tuple[str | None, str]] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _import_stamp(session) -> int:  # noqa: ANN001
+    return int(session.execute(text("SELECT coalesce(max(id), 0) FROM import_batch")).scalar_one())
+
+
+def _network_config(session, generation_id: int, area: str) -> tuple[str, str]:  # noqa: ANN001
+    """(title, config JSON) for network.js; the heavy part is cached between requests."""
+    key = (current_app.config["DATABASE_URL"], generation_id, area, _import_stamp(session))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        name, data_json = _CACHE[key]
+    else:
+        name, data = _network_data(session, generation_id, area)
+        data_json = maps.dumps(data)
+        _CACHE[key] = (name, data_json)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    common = maps.dumps(
+        {
+            "text": _text(),
+            "unitsUrl": url_for("api.units"),
+            "stationUrl": url_for("api.stations") + "/",
+            "drillUrl": url_for("network.index") + "?area=",
+        }
+    )
+    return name or _("邵阳市群众工作网络"), common[:-1] + "," + data_json[1:]
+
+
+def _network_data(session, generation_id: int, area: str) -> tuple[str | None, dict]:  # noqa: ANN001
+    """The township name (None for county/city views) and the layers' data."""
     if area and maps.level_of(area) == "township":
         prefix = maps.area_prefix(area)
         township = maps.units_geojson(session, generation_id, level="township", prefix=prefix)
-        if not township["features"]:
-            area = ""
-        else:
+        if township["features"]:
             name = township["features"][0]["properties"]["name"]
-            return {
-                **common,
-                "title": name,
+            return name, {
                 "townships": township,
                 "villages": maps.units_geojson(
                     session,
@@ -122,9 +148,7 @@ def _network_config(session, generation_id: int, area: str) -> dict:  # noqa: AN
                 "lazy": False,
             }
     prefix = maps.area_prefix(area) if area and maps.level_of(area) == "county" else ""
-    return {
-        **common,
-        "title": _("邵阳市群众工作网络"),
+    return None, {
         "counties": maps.units_geojson(
             session,
             generation_id,
