@@ -9,6 +9,8 @@ leaves the database exactly as it was (all-or-nothing).
 from __future__ import annotations
 
 import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -130,32 +132,42 @@ def import_boundaries(
         if not report.ok:
             report.status = "rejected"
             return report
-        with report.timed("nesting"):
-            _report_nesting(units, candidates, _nesting(units, candidates, tolerance_m2), report)
         if not commit:
+            with report.timed("nesting"):
+                nesting = _nesting(units, candidates, tolerance_m2)
+                _report_nesting(units, candidates, nesting, report)
             report.status = "dry_run"
             return report
-        with report.timed("write"):
-            gen, created = unit_queries.ensure_generation(
-                session, generation, valid_from=valid_from
-            )
-            ids = unit_queries.allocate_unit_ids(session, len(units))
-            _assign_ids(units, ids)
-            units["generation_id"] = gen.id
-            unit_queries.copy_units(session, units)
-            report.details["generation_created"] = created
-            report.details["generation_active"] = gen.active
-            report.status = "committed"
-            report.batch_id = record_import(
-                session,
-                kind=KIND,
-                filename=report.file,
-                sha256=report.sha256,
-                username=username,
-                status="committed",
-                counts=report.counts,
-                report=report.as_dict(),
-            )
+        gen, created = unit_queries.ensure_generation(session, generation, valid_from=valid_from)
+        # Nesting findings are warnings: they never stop the commit, so the server can take
+        # the COPY (and its index and foreign-key work) while Python measures them.  The
+        # checks read their own snapshot, as the write swaps in the real ids.
+        checked = units.copy()
+        ids = unit_queries.allocate_unit_ids(session, len(units))
+        _assign_ids(units, ids)
+        units["generation_id"] = gen.id
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            write_started = time.perf_counter()
+            # Leaving the pool waits for the COPY, so the transaction never ends under it.
+            written = pool.submit(unit_queries.copy_units, session, units)
+            with report.timed("nesting"):
+                nesting = _nesting(checked, candidates, tolerance_m2)
+                _report_nesting(checked, candidates, nesting, report)
+            written.result()
+            report.timings["write"] = time.perf_counter() - write_started
+        report.details["generation_created"] = created
+        report.details["generation_active"] = gen.active
+        report.status = "committed"
+        report.batch_id = record_import(
+            session,
+            kind=KIND,
+            filename=report.file,
+            sha256=report.sha256,
+            username=username,
+            status="committed",
+            counts=report.counts,
+            report=report.as_dict(),
+        )
     return report
 
 

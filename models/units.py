@@ -188,29 +188,63 @@ def copy_units(session: Session, units: pd.DataFrame) -> int:
     """
     if units.empty:
         return 0
-    geoms = np.asarray(units["geom"].to_numpy(), dtype=object)
-    hexwkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
-    columns = [_copy_text(units[c]) for c in UNIT_COPY_COLUMNS if c != "geom"]
-    columns.append(hexwkb.tolist())
-    payload = "".join("\t".join(row) + "\n" for row in zip(*columns, strict=True))
+    ewkb = _ewkb_multipolygons(np.asarray(units["geom"].to_numpy(), dtype=object))
+    rows = zip(
+        _int_values(units["id"]),
+        _int_values(units["generation_id"]),
+        _text_values(units["level"]),
+        _text_values(units["code"]),
+        _text_values(units["name"]),
+        _int_values(units["parent_id"]),
+        _text_values(units["county_code"]),
+        _int_values(units["households"]),
+        _int_values(units["population"]),
+        ewkb,
+        strict=True,
+    )
     raw = session.connection().connection.driver_connection
     names = ", ".join(UNIT_COPY_COLUMNS)
-    with raw.cursor() as cur, cur.copy(f"COPY admin_unit ({names}) FROM STDIN") as copy:
-        copy.write(payload)
+    # Binary COPY: the geometry goes in as EWKB bytes (geometry_recv), not hex text that
+    # is twice the size and has to be decoded again on the server.
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY admin_unit ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
     return len(units)
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_TYPES = ("int8", "int4", "text", "text", "text", "int8", "text", "int4", "int4", "bytea")
+# Little-endian MultiPolygon WKB header, and the same as EWKB carrying SRID 4326.
+_WKB_MULTIPOLYGON = b"\x01\x06\x00\x00\x00"
+_EWKB_MULTIPOLYGON = b"\x01" + (6 | 0x20000000).to_bytes(4, "little") + SRID.to_bytes(4, "little")
 
 
-def _copy_text(values: pd.Series) -> list[str]:
-    """A column as COPY text values: escaped strings, integers, \\N for NULL."""
-    if pd.api.types.is_numeric_dtype(values):
-        return ["\\N" if pd.isna(v) else str(int(v)) for v in values.tolist()]
+def _ewkb_multipolygons(geoms: npt.NDArray[np.object_]) -> list[bytes]:
+    """EWKB with SRID 4326 of MultiPolygons, without copying every geometry to set its SRID."""
+    wkb = shapely.to_wkb(geoms, byte_order=1, include_srid=False).tolist()
+    head = len(_WKB_MULTIPOLYGON)
+    out = []
+    for w in wkb:
+        if w[:head] != _WKB_MULTIPOLYGON:
+            msg = "admin_unit geometries must be MultiPolygons"
+            raise ValueError(msg)
+        out.append(_EWKB_MULTIPOLYGON + w[head:])
+    return out
+
+
+def _int_values(values: pd.Series) -> list[int | None]:
+    """A column as Python ints, None for NA."""
+    as_int = values.astype("Int64")
+    return [None if v is pd.NA else int(v) for v in as_int.tolist()]
+
+
+def _text_values(values: pd.Series) -> list[str | None]:
+    """A column as Python strings, None for NA."""
     return [
-        "\\N"
-        if v is None or (not isinstance(v, str) and pd.isna(v))
-        else str(v).translate(_COPY_ESCAPES)
+        None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
         for v in values.tolist()
     ]
 
