@@ -8,6 +8,7 @@ thousands of polygons per import would take minutes through the ORM.
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from typing import Any
 
 import numpy as np
@@ -189,34 +190,45 @@ def copy_units(session: Session, units: pd.DataFrame) -> int:
     if units.empty:
         return 0
     ewkb = _ewkb_multipolygons(np.asarray(units["geom"].to_numpy(), dtype=object))
-    rows = zip(
-        _int_values(units["id"]),
-        _int_values(units["generation_id"]),
-        _text_values(units["level"]),
-        _text_values(units["code"]),
-        _text_values(units["name"]),
-        _int_values(units["parent_id"]),
-        _text_values(units["county_code"]),
-        _int_values(units["households"]),
-        _int_values(units["population"]),
-        ewkb,
-        strict=True,
-    )
+    columns = [
+        _int_fields(units["id"], _INT8),
+        _int_fields(units["generation_id"], _INT4),
+        _text_fields(units["level"]),
+        _text_fields(units["code"]),
+        _text_fields(units["name"]),
+        _int_fields(units["parent_id"], _INT8),
+        _text_fields(units["county_code"]),
+        _int_fields(units["households"], _INT4),
+        _int_fields(units["population"], _INT4),
+        [_LENGTH.pack(len(g)) + g for g in ewkb],
+    ]
+    tuple_head = _FIELD_COUNT.pack(len(columns))
     raw = session.connection().connection.driver_connection
     names = ", ".join(UNIT_COPY_COLUMNS)
-    # Binary COPY: the geometry goes in as EWKB bytes (geometry_recv), not hex text that
-    # is twice the size and has to be decoded again on the server.
+    # Binary COPY: the geometry goes in as EWKB bytes (geometry_recv) instead of hex text
+    # twice the size that the server decodes again; rows are encoded column by column,
+    # which is several times faster than a Python call per row.
     with (
         raw.cursor() as cur,
         cur.copy(f"COPY admin_unit ({names}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        copy.set_types(_COPY_TYPES)
-        for row in rows:
-            copy.write_row(row)
+        copy.write(_COPY_HEADER)
+        # Chunk by chunk, so the server inserts while the next rows are encoded.
+        for start in range(0, len(units), _ROWS_PER_WRITE):
+            chunk = zip(*(c[start : start + _ROWS_PER_WRITE] for c in columns), strict=True)
+            copy.write(b"".join(tuple_head + b"".join(fields) for fields in chunk))
+        copy.write(_COPY_TRAILER)
     return len(units)
 
 
-_COPY_TYPES = ("int8", "int4", "text", "text", "text", "int8", "text", "int4", "int4", "bytea")
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+_ROWS_PER_WRITE = 2000
+_FIELD_COUNT = struct.Struct(">h")
+_LENGTH = struct.Struct(">i")
+_NULL = _LENGTH.pack(-1)
+_INT8 = struct.Struct(">iq")
+_INT4 = struct.Struct(">ii")
 # Little-endian MultiPolygon WKB header, and the same as EWKB carrying SRID 4326.
 _WKB_MULTIPOLYGON = b"\x01\x06\x00\x00\x00"
 _EWKB_MULTIPOLYGON = b"\x01" + (6 | 0x20000000).to_bytes(4, "little") + SRID.to_bytes(4, "little")
@@ -226,27 +238,28 @@ def _ewkb_multipolygons(geoms: npt.NDArray[np.object_]) -> list[bytes]:
     """EWKB with SRID 4326 of MultiPolygons, without copying every geometry to set its SRID."""
     wkb = shapely.to_wkb(geoms, byte_order=1, include_srid=False).tolist()
     head = len(_WKB_MULTIPOLYGON)
+    if not all(w[:head] == _WKB_MULTIPOLYGON for w in wkb):
+        msg = "admin_unit geometries must be MultiPolygons"
+        raise ValueError(msg)
+    return [_EWKB_MULTIPOLYGON + w[head:] for w in wkb]
+
+
+def _int_fields(values: pd.Series, kind: struct.Struct) -> list[bytes]:
+    """A column as binary COPY fields (length and big-endian integer), NULL for NA."""
+    size = kind.size - 4
+    return [_NULL if v is pd.NA else kind.pack(size, v) for v in values.astype("Int64").tolist()]
+
+
+def _text_fields(values: pd.Series) -> list[bytes]:
+    """A column as binary COPY fields (length and UTF-8 text), NULL for None/NA."""
     out = []
-    for w in wkb:
-        if w[:head] != _WKB_MULTIPOLYGON:
-            msg = "admin_unit geometries must be MultiPolygons"
-            raise ValueError(msg)
-        out.append(_EWKB_MULTIPOLYGON + w[head:])
+    for v in values.tolist():
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out.append(_NULL)
+        else:
+            b = str(v).encode()
+            out.append(_LENGTH.pack(len(b)) + b)
     return out
-
-
-def _int_values(values: pd.Series) -> list[int | None]:
-    """A column as Python ints, None for NA."""
-    as_int = values.astype("Int64")
-    return [None if v is pd.NA else int(v) for v in as_int.tolist()]
-
-
-def _text_values(values: pd.Series) -> list[str | None]:
-    """A column as Python strings, None for NA."""
-    return [
-        None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
-        for v in values.tolist()
-    ]
 
 
 def unit_ids_by_code(session: Session, generation_id: int, codes: list[str]) -> dict[str, int]:
