@@ -186,7 +186,8 @@ def read_activity_table(path: Path, *, shown: str, encoding: str | None = None) 
     if path.suffix.lower() not in (".csv", ".txt"):
         return read_table(path, shown=shown)
     if encoding is None:
-        # read_table owns the detection; run it only on the head, then decode the whole.
+        # The same order as read_table: UTF-8 (with or without BOM) first, then GB18030,
+        # which also reads GBK and GB2312.
         raw = path.read_bytes()
         try:
             raw.decode("utf-8-sig")
