@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,7 @@ from ingest.fields import LEVELS, PARENT_LEVEL, codes_as_text, find_fields, norm
 from ingest.fields import parent_codes as implied_parent_codes
 from ingest.files import Limits, read_vector, transform_geometries
 from ingest.geometry import geometry_problems, repair
-from ingest.hierarchy import METRIC_CRS, Nesting, check_nesting, link_parents
+from ingest.hierarchy import Nesting, check_nesting, is_metric_crs, link_parents, to_metric
 from ingest.report import ImportReport
 from models import units as unit_queries
 from models.db import transaction
@@ -205,7 +204,10 @@ def _prepare_units(
     for i in np.flatnonzero(code_problem.notna().to_numpy()):
         report.add("error", feature[i], str(code_problem[i]), "代码有误")
     names = frame[found["name"]].reset_index(drop=True)
-    names = names.map(lambda v: None if v is None or pd.isna(v) else str(v).strip() or None)
+    names = pd.Series(
+        [(v.strip() or None) if type(v) is str else _text_or_none(v) for v in names.tolist()],
+        dtype=object,
+    )
     for i in np.flatnonzero(names.isna().to_numpy() & code.notna().to_numpy()):
         report.add("error", feature[i], f"unit {code[i]} has no name (缺少名称)", "缺少名称")
 
@@ -238,8 +240,7 @@ def _prepare_units(
         bad_geom[i] = True
         report.add("error", feature[i], f"{_label(code[i])}no area left after repair", "修复后为空")
     fixed[bad_geom] = None
-    same = pyproj.CRS(frame.crs).to_epsg(min_confidence=90) == pyproj.CRS(METRIC_CRS).to_epsg()
-    in_metric = fixed if same else None
+    in_metric = fixed if is_metric_crs(frame.crs) else None
     fixed = transform_geometries(fixed, frame.crs, "EPSG:4326")
 
     units = pd.DataFrame(
@@ -302,6 +303,12 @@ def _merge_duplicates(units: pd.DataFrame, report: ImportReport) -> pd.DataFrame
     return pd.concat([keep, *merged]).sort_values("row")
 
 
+def _text_or_none(value: object) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return str(value).strip() or None
+
+
 def _label(code: object) -> str:
     return f"unit {code}: " if isinstance(code, str) else ""
 
@@ -352,15 +359,19 @@ def _link(
 
 def _nesting(units: pd.DataFrame, candidates: pd.DataFrame, tolerance_m2: float) -> Nesting:
     """Spills, gaps and sibling overlaps (pure computation: safe to run beside the COPY)."""
-    metric = units["geom_m"]
+    geoms = np.asarray(units["geom"].to_numpy(), dtype=object)
+    metric = np.asarray(units["geom_m"].to_numpy(), dtype=object)
+    # Files in EPSG:4546 keep their own coordinates; only merged units need projecting.
+    missing = shapely.is_missing(metric)
+    if missing.any():
+        metric = metric.copy()
+        metric[missing] = to_metric(geoms[missing])
     return check_nesting(
-        np.asarray(units["geom"].to_numpy(), dtype=object),
+        geoms,
         units["parent_id"],
         candidates[["id", "geom"]].drop_duplicates("id"),
         tolerance_m2=tolerance_m2,
-        child_metric=(
-            np.asarray(metric.to_numpy(), dtype=object) if metric.notna().all() else None
-        ),
+        child_metric=metric,
         partition=units["county_code"].to_numpy(),
     )
 

@@ -104,7 +104,15 @@ def codes_as_text(values: pd.Series) -> pd.Series:
     elif pd.api.types.is_integer_dtype(values):
         out = values.map(lambda v: None if pd.isna(v) else str(int(v)))
     else:
-        out = values.map(lambda v: None if v is None or pd.isna(v) else str(v).strip())
+        # Text columns are the usual case: skip pd.isna for values that are plain strings.
+        out = pd.Series(
+            [
+                v.strip() if type(v) is str else None if v is None or pd.isna(v) else str(v).strip()
+                for v in values.tolist()
+            ],
+            index=values.index,
+            dtype=object,
+        )
     return out.replace("", None).astype(object)
 
 
@@ -135,8 +143,10 @@ def normalise_codes(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def _normalise_code(value: object) -> tuple[str | None, str | None, str | None]:
-    s = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    s = s.strip()
+    if type(value) is str:
+        s = value.strip()
+    else:
+        s = "" if value is None or pd.isna(value) else str(value).strip()
     if not s:
         return None, None, "code is missing (缺少代码)"
     if not (s.isascii() and s.isdigit()):

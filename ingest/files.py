@@ -385,9 +385,25 @@ def transform_geometries(
     )
 
 
+_EPSG_MATCHES: dict[tuple[str, int], int | None] = {}
+
+
+def epsg_of(crs: pyproj.CRS | str | int, *, min_confidence: int = 70) -> int | None:
+    """The EPSG code PROJ matches ``crs`` to with at least ``min_confidence`` (%), or None."""
+    crs = pyproj.CRS.from_user_input(crs)
+    key = (crs.to_wkt(), min_confidence)
+    if key not in _EPSG_MATCHES:
+        # PROJ searches its database on every call (~15 ms); files of one delivery share a
+        # .prj.  The match is made on the CRS as read: a WKT round trip can lose it.
+        if len(_EPSG_MATCHES) >= 64:
+            _EPSG_MATCHES.clear()
+        _EPSG_MATCHES[key] = crs.to_epsg(min_confidence=min_confidence)
+    return _EPSG_MATCHES[key]
+
+
 def crs_label(crs: pyproj.CRS) -> str:
     """``EPSG:4546 (CGCS2000 / 3-degree Gauss-Kruger CM 111E)`` or just the name."""
-    epsg = crs.to_epsg(min_confidence=70)
+    epsg = epsg_of(crs, min_confidence=70)
     return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
 
 

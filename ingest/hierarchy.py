@@ -8,15 +8,17 @@ zone that covers Shaoyang.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyproj
 import shapely
 
 from ingest.fields import PARENT_LEVEL
-from ingest.files import transform_geometries
+from ingest.files import transform_geometries, transformer
 
 METRIC_CRS = "EPSG:4546"
 # Levels that may stand without a parent: the city unit is optional in the database.
@@ -42,6 +44,24 @@ class Links:
 def to_metric(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """Lon/lat geometries in EPSG:4546 metres."""
     return transform_geometries(geoms, "EPSG:4326", METRIC_CRS)
+
+
+def is_metric_crs(crs: pyproj.CRS | str | int) -> bool:
+    """Whether coordinates in ``crs`` are already EPSG:4546 metres (any WKT dialect).
+
+    ArcGIS .prj files name CGCS2000 / CM 111E their own way, and PROJ matches them to
+    EPSG:4546 with less than full confidence; so compare what the two do to points instead.
+
+    >>> is_metric_crs("EPSG:4546"), is_metric_crs("EPSG:4525"), is_metric_crs("EPSG:4326")
+    (True, False, False)
+    """
+    # Points across Shaoyang in CM 111E metres (x 400-600 km, y 2,830-3,060 km).
+    xs = np.array([400_000.0, 500_000.0, 600_000.0])
+    ys = np.array([2_830_000.0, 2_950_000.0, 3_060_000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x, y = transformer(crs, METRIC_CRS).transform(xs, ys, errcheck=False)
+    return bool(np.all(np.abs(x - xs) < 1e-6) and np.all(np.abs(y - ys) < 1e-6))
 
 
 def link_parents(units: pd.DataFrame, candidates: pd.DataFrame) -> Links:
