@@ -61,7 +61,9 @@ def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     click.echo(f"  network built in {time.perf_counter() - started:.1f} s")
     cases = build_cases(network, seed=seed)
     visits = build_visits(network, seed=seed)
-    click.echo(f"  {len(cases):,} cases, {len(visits):,} visits ({time.perf_counter() - started:.1f} s)")
+    click.echo(
+        f"  {len(cases):,} cases, {len(visits):,} visits ({time.perf_counter() - started:.1f} s)"
+    )
     written = write_files(network, out, cases=cases, visits=visits)
     manifest = {"scale": scale, "seed": seed, "files": {k: str(v) for k, v in written.items()}}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
