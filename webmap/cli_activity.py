@@ -42,72 +42,55 @@ def _import_options(command):  # noqa: ANN001  (click decorator stack)
     return command
 
 
-@click.group("cases")
-def cases() -> None:
-    """Cases (信访, 矛盾纠纷, 代办, 建议): import from CSV/XLSX."""
+def _activity_group(
+    name: str, importer_name: str, group_help: str, import_help: str
+) -> click.Group:
+    """``qungong <name> import FILE``: cases and visits share one command shape."""
+
+    @click.command("import", help=import_help)
+    @_import_options
+    def import_command(
+        path: Path,
+        field_pairs: tuple[str, ...],
+        encoding: str | None,
+        crs: str,
+        commit: bool,
+        username: str,
+        lang: str,
+    ) -> None:
+        import ingest.activity as activity
+
+        try:
+            report = getattr(activity, importer_name)(
+                database_url(),
+                path,
+                fields=parse_fields(field_pairs),
+                encoding=encoding,
+                crs=crs,
+                commit=commit,
+                username=username,
+            )
+        except IngestError as err:
+            fail(str(err))
+        show_report(report, commit=commit, lang=lang)
+
+    group = click.Group(name, help=group_help)
+    group.add_command(import_command)
+    return group
 
 
-@cases.command("import")
-@_import_options
-def cases_import(
-    path: Path,
-    field_pairs: tuple[str, ...],
-    encoding: str | None,
-    crs: str,
-    commit: bool,
-    username: str,
-    lang: str,
-) -> None:
-    """Check a case register (address and/or coordinates per row); --commit loads it."""
-    from ingest.activity import import_cases
-
-    try:
-        report = import_cases(
-            database_url(),
-            path,
-            fields=parse_fields(field_pairs),
-            encoding=encoding,
-            crs=crs,
-            commit=commit,
-            username=username,
-        )
-    except IngestError as err:
-        fail(str(err))
-    show_report(report, commit=commit, lang=lang)
-
-
-@click.group("visits")
-def visits() -> None:
-    """Household visits with phone GPS: import from CSV/XLSX."""
-
-
-@visits.command("import")
-@_import_options
-def visits_import(
-    path: Path,
-    field_pairs: tuple[str, ...],
-    encoding: str | None,
-    crs: str,
-    commit: bool,
-    username: str,
-    lang: str,
-) -> None:
-    """Check a visit log (GPS in any system, or an address); --commit loads it."""
-    from ingest.activity import import_visits
-
-    try:
-        report = import_visits(
-            database_url(),
-            path,
-            fields=parse_fields(field_pairs),
-            encoding=encoding,
-            crs=crs,
-            commit=commit,
-            username=username,
-        )
-    except IngestError as err:
-        fail(str(err))
-    show_report(report, commit=commit, lang=lang)
+cases = _activity_group(
+    "cases",
+    "import_cases",
+    "Cases (信访, 矛盾纠纷, 代办, 建议): import from CSV/XLSX.",
+    "Check a case register (address and/or coordinates per row); --commit loads it.",
+)
+visits = _activity_group(
+    "visits",
+    "import_visits",
+    "Household visits with phone GPS: import from CSV/XLSX.",
+    "Check a visit log (GPS in any system, or an address); --commit loads it.",
+)
 
 
 @click.command("geocode")
