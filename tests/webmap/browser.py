@@ -76,8 +76,8 @@ def login(page, base: str, username: str = "admin", password: str = "secret-pw")
     page.goto(f"{base}/auth/login", wait_until="load")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.click("section.login button[type=submit]")
 
 
 def outside_host(urls: list[str]) -> list[str]:
