@@ -2,8 +2,10 @@
 
 Rows with coordinates are converted from their system (WGS-84, CGCS2000, GCJ-02, BD-09) to
 WGS-84; rows without are geocoded from their address with :class:`geo.geocode.Gazetteer`.
-Good rows are staged with COPY and attributed to the active generation's villager groups in
-one PostGIS join (:mod:`models.activity`).  Rows that cannot be placed or read (no address,
+Good rows are attributed to the active generation's villager groups in the process (a
+:class:`GroupIndex` of the groups' polygons, loaded once from PostGIS and kept while the
+generation and its boundaries stay the same), then staged with their units by COPY and moved
+into place (:mod:`models.activity`).  Rows that cannot be placed or read (no address,
 an address outside the city or ambiguous, a date that does not parse, coordinates out of
 range, a repeated case number, a point outside every group) go to the review queue with their
 reason and candidates; none is dropped.
@@ -23,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
+from sqlalchemy.orm import Session
 
 from geo.coords import to_wgs84
 from geo.geocode import Gazetteer
@@ -37,8 +41,10 @@ from models.db import session_factory
 __all__ = [
     "CASE_HEADERS",
     "VISIT_HEADERS",
+    "GroupIndex",
     "find_columns",
     "gazetteer_for",
+    "group_index",
     "import_cases",
     "import_visits",
     "read_activity_table",
@@ -121,6 +127,7 @@ _CASES = _Spec("cases", "case", CASE_HEADERS, queries.CASE_STAGE_COLUMNS)
 _VISITS = _Spec("visits", "visit", VISIT_HEADERS, queries.VISIT_STAGE_COLUMNS)
 _UnitPoint = tuple[str, str, float | None, float | None]  # name, level, lon, lat
 _GAZETTEERS: dict[tuple[Any, ...], tuple[Gazetteer | None, dict[str, _UnitPoint]]] = {}
+_GROUP_INDEXES: dict[tuple[Any, ...], GroupIndex] = {}
 
 
 def _normalise_header(text: object) -> str:
@@ -251,6 +258,194 @@ def _gazetteer_and_points(url: str) -> tuple[Gazetteer | None, dict[str, _UnitPo
     _GAZETTEERS.clear()
     _GAZETTEERS[signature] = (gazetteer, points)
     return gazetteer, points
+
+
+# ---------------------------------------------------------------------------- attribution
+@dataclass(frozen=True)
+class GroupIndex:
+    """The active generation's units, held in the process to attribute points without a join.
+
+    ``ids``/``codes``/``levels``/``counties`` describe every unit of the generation; the
+    villager groups (positions ``group_pos``, by id) carry prepared polygons, a grid over their
+    bounding boxes and, for each, a disc around its centroid that lies inside it.
+    """
+
+    generation_id: int
+    ids: np.ndarray
+    codes: np.ndarray
+    levels: np.ndarray
+    counties: np.ndarray
+    position_by_code: dict[str, int]
+    group_pos: np.ndarray
+    polygons: np.ndarray
+    bounds: np.ndarray
+    disc: np.ndarray  # centre x, centre y, squared radius (radius 0 where no disc fits)
+    origin: tuple[float, float]
+    cell: float
+    shape: tuple[int, int]
+    cell_start: np.ndarray
+    cell_groups: np.ndarray
+
+    @classmethod
+    def from_units(cls, units: pd.DataFrame, *, generation_id: int) -> GroupIndex:
+        """Build the index from :func:`models.activity.attribution_units`' frame."""
+        units = units.sort_values("id", kind="stable").reset_index(drop=True)
+        is_group = (units["level"] == "group").to_numpy() & units["wkb"].notna().to_numpy()
+        group_pos = np.flatnonzero(is_group)
+        polygons = shapely.from_wkb(units["wkb"].to_numpy(object)[group_pos])
+        shapely.prepare(polygons)
+        bounds = shapely.bounds(polygons).reshape(-1, 4)
+        centre = shapely.centroid(polygons)
+        # A disc around the centroid that stays off the boundary holds only that group's
+        # points: most points are settled by a distance check, without a polygon test.
+        radius = shapely.distance(centre, shapely.boundary(polygons))
+        inside = shapely.intersects(polygons, centre)
+        radius = np.where(inside & np.isfinite(radius), radius, 0.0)
+        disc = np.column_stack([shapely.get_x(centre), shapely.get_y(centre), radius**2])
+        disc[~np.isfinite(disc)] = 0.0
+        if len(polygons):
+            cell = float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], 1e-9)))
+            x0, y0 = float(bounds[:, 0].min()), float(bounds[:, 1].min())
+            nx = int((bounds[:, 2].max() - x0) // cell) + 1
+            ny = int((bounds[:, 3].max() - y0) // cell) + 1
+        else:
+            cell, x0, y0, nx, ny = 1.0, 0.0, 0.0, 1, 1
+        ix0 = ((bounds[:, 0] - x0) // cell).astype(np.int64)
+        ix1 = ((bounds[:, 2] - x0) // cell).astype(np.int64)
+        iy0 = ((bounds[:, 1] - y0) // cell).astype(np.int64)
+        iy1 = ((bounds[:, 3] - y0) // cell).astype(np.int64)
+        wide, high = ix1 - ix0 + 1, iy1 - iy0 + 1
+        per = wide * high
+        owner = np.repeat(np.arange(len(polygons)), per)
+        k = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+        cx = np.repeat(ix0, per) + k % np.repeat(wide, per)
+        cy = np.repeat(iy0, per) + k // np.repeat(wide, per)
+        cells = cy * nx + cx
+        order = np.lexsort((owner, cells))
+        cell_start = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.add.at(cell_start, cells + 1, 1)
+        return cls(
+            generation_id=generation_id,
+            ids=units["id"].to_numpy(np.int64),
+            codes=units["code"].to_numpy(object),
+            levels=units["level"].to_numpy(object),
+            counties=units["county_code"].to_numpy(object),
+            position_by_code=dict(zip(units["code"], range(len(units)), strict=True)),
+            group_pos=group_pos,
+            polygons=polygons,
+            bounds=bounds,
+            disc=disc,
+            origin=(x0, y0),
+            cell=cell,
+            shape=(nx, ny),
+            cell_start=np.cumsum(cell_start),
+            cell_groups=owner[order],
+        )
+
+    def groups_at(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Position (into the unit arrays) of the group holding each point, -1 outside all.
+
+        A point on a border between groups goes to the one with the lowest id.
+        """
+        x = np.asarray(lon, dtype=float)
+        y = np.asarray(lat, dtype=float)
+        found = np.full(len(x), -1, dtype=np.int64)
+        nx, ny = self.shape
+        with np.errstate(invalid="ignore"):
+            cx = np.floor((x - self.origin[0]) / self.cell)
+            cy = np.floor((y - self.origin[1]) / self.cell)
+        ok = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+        point = np.flatnonzero(ok)
+        cell = cy[ok].astype(np.int64) * nx + cx[ok].astype(np.int64)
+        start = self.cell_start[cell]
+        count = self.cell_start[cell + 1] - start
+        pair_point = np.repeat(point, count)
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        group = self.cell_groups[np.repeat(start, count) + offset]
+        px, py = x[pair_point], y[pair_point]
+        b = self.bounds[group]
+        near = (px >= b[:, 0]) & (px <= b[:, 2]) & (py >= b[:, 1]) & (py <= b[:, 3])
+        pair_point, group, px, py = pair_point[near], group[near], px[near], py[near]
+        d = self.disc[group]
+        settled = (px - d[:, 0]) ** 2 + (py - d[:, 1]) ** 2 < d[:, 2]
+        best = np.full(len(x), len(self.polygons), dtype=np.int64)
+        np.minimum.at(best, pair_point[settled], group[settled])
+        rest = best[pair_point] == len(self.polygons)
+        pair_point, group = pair_point[rest], group[rest]
+        hit = shapely.intersects_xy(self.polygons[group], px[rest], py[rest])
+        # Groups are ordered by id: the smallest position is the lowest id.
+        np.minimum.at(best, pair_point[hit], group[hit])
+        placed = best < len(self.polygons)
+        found[placed] = self.group_pos[best[placed]]
+        return found
+
+    def attribute(
+        self, lon: np.ndarray, lat: np.ndarray, fixed_code: np.ndarray | pd.Series
+    ) -> pd.DataFrame:
+        """Each row's unit: geocoded rows keep the unit of their code, others the group at the point.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``unit_id`` (nullable: missing where the row lies outside every group or its code
+            is not in the generation), ``county_code, township_code, village_code,
+            group_code``, one row per input row.
+        """
+        fixed = pd.Series(np.asarray(fixed_code, dtype=object))
+        geocoded = fixed.notna().to_numpy()
+        pos = np.full(len(fixed), -1, dtype=np.int64)
+        pos[geocoded] = fixed[geocoded].map(self.position_by_code).fillna(-1).to_numpy(np.int64)
+        by_point = ~geocoded
+        pos[by_point] = self.groups_at(np.asarray(lon)[by_point], np.asarray(lat)[by_point])
+        placed = pos >= 0
+        where = pos[placed]
+        code = pd.Series(self.codes[where], dtype=object).str
+        level = self.levels[where]
+        township = np.where(np.isin(level, ("township", "village", "group")),
+                            code[:9] + "000", None)  # fmt: skip
+        village = np.where(np.isin(level, ("village", "group")), code[:12], None)
+        group = np.where(level == "group", self.codes[where], None)
+        n = len(pos)
+
+        def spread(values: np.ndarray) -> np.ndarray:
+            column = np.full(n, None, dtype=object)
+            column[placed] = values
+            return column
+
+        unit_id = np.zeros(n, dtype=np.int64)
+        unit_id[placed] = self.ids[where]
+        return pd.DataFrame(
+            {
+                "unit_id": pd.arrays.IntegerArray(unit_id, ~placed),
+                "county_code": spread(self.counties[where]),
+                "township_code": spread(township),
+                "village_code": spread(village),
+                "group_code": spread(group),
+            }
+        )
+
+
+def group_index(session: Session, *, url: str) -> GroupIndex | None:
+    """The active generation's :class:`GroupIndex`, loaded once per process and reused.
+
+    It is keyed by the database URL and :func:`models.activity.attribution_signature`, so an
+    activation or a boundary import makes the next call load it again.  Returns None when no
+    generation is active.
+    """
+    signature = (url, *queries.attribution_signature(session))
+    cached = _GROUP_INDEXES.get(signature)
+    if cached is not None:
+        return cached
+    generation_id = signature[1]
+    if generation_id is None:
+        return None
+    index = GroupIndex.from_units(
+        queries.attribution_units(session, generation_id=generation_id),
+        generation_id=generation_id,
+    )
+    _GROUP_INDEXES.clear()
+    _GROUP_INDEXES[signature] = index
+    return index
 
 
 # ---------------------------------------------------------------------------- row checks
@@ -539,12 +734,21 @@ def _import(
             else:
                 stage, records = _visit_stage(url, session, table, cols, crs, rows, report)
         with report.timed("attribute"):
+            index = group_index(session, url=url)
+            if index is None or index.generation_id != generation_id:
+                msg = "the active boundary generation changed during the import"
+                raise IngestError(shown, msg)
+            units = index.attribute(
+                stage["lon"].to_numpy(float), stage["lat"].to_numpy(float), stage["fixed_code"]
+            )
+            placed = units["unit_id"].notna().to_numpy()
+            outside = np.zeros(len(table), dtype=bool)
+            outside[stage["row_no"].to_numpy()[~placed]] = True
+            rows.flag(outside, "outside_units")
+            stage = pd.concat([stage.reset_index(drop=True), units], axis=1)[placed]
+        with report.timed("stage"):
             queries.create_stage(session, spec.stage)
             queries.copy_stage(session, stage, spec.stage)
-            queries.attribute_stage(session, generation_id=generation_id)
-            outside = np.zeros(len(table), dtype=bool)
-            outside[queries.unplaced_stage_rows(session)] = True
-            rows.flag(outside, "outside_units")
             skip: list[int] = []
             if spec is _CASES:
                 known = queries.duplicate_stage_cases(session)

@@ -1,13 +1,13 @@
 """Queries and bulk writes for cases and visits: gazetteer units, staging, attribution, review queue.
 
-An import stages its good rows in a temporary table with COPY, attributes them to the active
-generation's villager groups in one set-based join, then moves them into ``case_record`` or
-``visit`` with one ``INSERT … SELECT``.  Everything runs in the caller's transaction.
+An import attributes its good rows in the process (:func:`attribution_units` hands it the
+active generation's units once, as WKB, for an in-memory index), stages the rows with their
+units in a temporary table with COPY, then moves them into ``case_record`` or ``visit`` with
+one ``INSERT … SELECT``.  Everything runs in the caller's transaction.
 
-The point-in-polygon join forces the plan measured in FIELD-NOTES: a GiST index on the staged
-points and no parallel workers, so PostgreSQL loops over the polygons and probes the points
-(each polygon prepared once), instead of the parallel plan that probes the polygon index once
-per point and is 3-4 times slower.
+Re-placing every stored row after a generation switch (:func:`reattribute`) stays set-based in
+PostGIS, with the plan measured in FIELD-NOTES: no parallel workers, so PostgreSQL loops over
+the polygons instead of probing the polygon index once per point.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import func, insert, select, text, update
@@ -28,7 +26,6 @@ from models.registers import audit
 from models.schema import SRID, Generation, ImportBatch, ReviewItem
 
 STAGE = "activity_stage"
-STAGE_UNIT = "activity_stage_unit"
 
 CASE_STAGE_COLUMNS: dict[str, str] = {
     "row_no": "integer",
@@ -44,7 +41,11 @@ CASE_STAGE_COLUMNS: dict[str, str] = {
     "source_crs": "text",
     "location_method": "text",
     "location_score": "double precision",
-    "fixed_code": "text",
+    "unit_id": "integer",
+    "county_code": "text",
+    "township_code": "text",
+    "village_code": "text",
+    "group_code": "text",
     "geom": f"geometry(Point, {SRID})",
 }
 VISIT_STAGE_COLUMNS: dict[str, str] = {
@@ -55,7 +56,11 @@ VISIT_STAGE_COLUMNS: dict[str, str] = {
     "source_crs": "text",
     "source_lon": "double precision",
     "source_lat": "double precision",
-    "fixed_code": "text",
+    "unit_id": "integer",
+    "county_code": "text",
+    "township_code": "text",
+    "village_code": "text",
+    "group_code": "text",
     "geom": f"geometry(Point, {SRID})",
 }
 _COPY_CHUNK = 200_000
@@ -170,7 +175,8 @@ def copy_stage(session: Session, frame: pd.DataFrame, columns: dict[str, str]) -
     Parameters
     ----------
     frame
-        The staging columns except ``geom``, plus ``lon``/``lat`` in WGS-84.
+        The staging columns except ``geom`` (the unit columns filled by the attribution),
+        plus ``lon``/``lat`` in WGS-84.
     columns
         :data:`CASE_STAGE_COLUMNS` or :data:`VISIT_STAGE_COLUMNS`.
 
@@ -182,16 +188,6 @@ def copy_stage(session: Session, frame: pd.DataFrame, columns: dict[str, str]) -
     if frame.empty:
         return 0
     names = list(columns)
-    # Rows go in along a Hilbert curve: the join then finds each polygon's points on a few
-    # neighbouring pages instead of all over the table (twice as fast for a million visits).
-    lon = frame["lon"].to_numpy(float)
-    lat = frame["lat"].to_numpy(float)
-    if len(frame) > 1:
-        order = np.argsort(
-            gpd.GeoSeries(shapely.points(lon, lat)).hilbert_distance(level=16).to_numpy(),
-            kind="stable",
-        )
-        frame = frame.iloc[order]
     raw = session.connection().connection.driver_connection
     sql = f"COPY {STAGE} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
@@ -209,69 +205,44 @@ def copy_stage(session: Session, frame: pd.DataFrame, columns: dict[str, str]) -
     return len(frame)
 
 
-def attribute_stage(session: Session, *, generation_id: int) -> int:
-    """Attribute every staged row to a unit of ``generation_id``, set-based.
+def attribution_signature(session: Session) -> tuple[Any, ...]:
+    """Cheap fingerprint of what in-process attribution depends on.
 
-    Rows with a ``fixed_code`` (geocoded to a unit) take that unit and its ancestors' codes;
-    the others are joined point-in-polygon to the generation's villager groups.  The result
-    goes to the temporary table ``activity_stage_unit`` (``row_no, unit_id, county_code,
-    township_code, village_code, group_code``); rows without a unit are missing from it.
+    The active generation, the last boundary import and the highest unit id: an activation, a
+    boundary import or units written any other way all change it.
+    """
+    row = session.execute(
+        text(
+            "SELECT (SELECT id FROM generation WHERE active),"
+            " (SELECT max(id) FROM import_batch WHERE kind = 'boundaries'),"
+            " (SELECT max(id) FROM admin_unit)"
+        )
+    ).one()
+    return tuple(row)
+
+
+def attribution_units(session: Session, *, generation_id: int) -> pd.DataFrame:
+    """Every unit of ``generation_id``, by id, with its villager groups' polygons as WKB.
 
     Returns
     -------
-    int
-        Rows attributed.
+    pandas.DataFrame
+        Columns ``id, level, code, county_code, wkb`` (``wkb`` is None above group level:
+        those units are only looked up by code).
     """
-    session.execute(text(f"DROP TABLE IF EXISTS {STAGE_UNIT}"))
-    # Partial: geocoded rows already know their unit and need no point-in-polygon test.
-    session.execute(text(f"CREATE INDEX ON {STAGE} USING gist (geom) WHERE fixed_code IS NULL"))
-    session.execute(text(f"ANALYZE {STAGE}"))
-    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    # Compiling this join to machine code costs more than it saves; the hash of a million
-    # row numbers (a point on a shared border counts once) should not spill to disk.
-    session.execute(text("SET LOCAL jit = off"))
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
-    session.execute(
+    rows = session.execute(
         text(
-            f"""
-            CREATE TEMP TABLE {STAGE_UNIT} ON COMMIT DROP AS
-            SELECT h.row_no, u.id AS unit_id, u.county_code,
-                   CASE WHEN u.level IN ('township', 'village', 'group')
-                        THEN substr(u.code, 1, 9) || '000' END AS township_code,
-                   CASE WHEN u.level IN ('village', 'group')
-                        THEN substr(u.code, 1, 12) END AS village_code,
-                   CASE WHEN u.level = 'group' THEN u.code END AS group_code
-            FROM (
-                SELECT s.row_no, min(g.id) AS unit_id
-                FROM {STAGE} s
-                JOIN admin_unit g ON g.generation_id = :gen AND g.level = 'group'
-                                 AND ST_Intersects(g.geom, s.geom)
-                WHERE s.fixed_code IS NULL
-                GROUP BY s.row_no
-                UNION ALL
-                SELECT s.row_no, u.id FROM {STAGE} s
-                JOIN admin_unit u ON u.generation_id = :gen AND u.code = s.fixed_code
-            ) h
-            JOIN admin_unit u ON u.id = h.unit_id
+            """
+            SELECT id, level, code, county_code,
+                   CASE WHEN level = 'group' THEN ST_AsBinary(geom) END AS wkb
+            FROM admin_unit WHERE generation_id = :gen ORDER BY id
             """
         ),
         {"gen": generation_id},
-    )
-    session.execute(text(f"CREATE UNIQUE INDEX ON {STAGE_UNIT} (row_no)"))
-    return int(session.scalar(text(f"SELECT count(*) FROM {STAGE_UNIT}")) or 0)
-
-
-def unplaced_stage_rows(session: Session) -> list[int]:
-    """Row numbers of staged rows that no unit of the generation holds."""
-    return list(
-        session.scalars(
-            text(
-                f"SELECT s.row_no FROM {STAGE} s"
-                f" WHERE NOT EXISTS (SELECT 1 FROM {STAGE_UNIT} a WHERE a.row_no = s.row_no)"
-                " ORDER BY s.row_no"
-            )
-        )
-    )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["id", "level", "code", "county_code", "wkb"])
+    frame["wkb"] = [None if b is None else bytes(b) for b in frame["wkb"]]
+    return frame
 
 
 def duplicate_stage_cases(session: Session) -> list[tuple[int, str, str]]:
@@ -284,10 +255,9 @@ def duplicate_stage_cases(session: Session) -> list[tuple[int, str, str]]:
     rows = session.execute(
         text(
             f"""
-            SELECT s.row_no, s.case_no, a.county_code FROM {STAGE} s
-            JOIN {STAGE_UNIT} a ON a.row_no = s.row_no
+            SELECT s.row_no, s.case_no, s.county_code FROM {STAGE} s
             WHERE EXISTS (SELECT 1 FROM case_record c
-                          WHERE c.county_code = a.county_code AND c.case_no = s.case_no)
+                          WHERE c.county_code = s.county_code AND c.case_no = s.case_no)
             ORDER BY s.row_no
             """
         )
@@ -296,7 +266,7 @@ def duplicate_stage_cases(session: Session) -> list[tuple[int, str, str]]:
 
 
 def insert_stage_cases(session: Session, *, batch_id: int | None, skip: Sequence[int] = ()) -> int:
-    """Move the attributed staged cases into ``case_record`` (rows in ``skip`` excepted)."""
+    """Move the staged cases into ``case_record`` (rows in ``skip`` excepted)."""
     result = session.execute(
         text(
             f"""
@@ -305,9 +275,9 @@ def insert_stage_cases(session: Session, *, batch_id: int | None, skip: Sequence
                 unit_id, county_code, township_code, village_code, group_code, batch_id)
             SELECT s.case_no, s.kind, s.status, s.opened_on, s.closed_on, s.petitioner, s.phone,
                    s.summary, s.address, s.geom, s.source_crs, s.location_method,
-                   s.location_score, a.unit_id, a.county_code, a.township_code, a.village_code,
-                   a.group_code, :batch
-            FROM {STAGE} s JOIN {STAGE_UNIT} a ON a.row_no = s.row_no
+                   s.location_score, s.unit_id, s.county_code, s.township_code, s.village_code,
+                   s.group_code, :batch
+            FROM {STAGE} s
             WHERE NOT (s.row_no = ANY(CAST(:skip AS integer[])))
             ORDER BY s.row_no
             """
@@ -318,7 +288,7 @@ def insert_stage_cases(session: Session, *, batch_id: int | None, skip: Sequence
 
 
 def insert_stage_visits(session: Session, *, batch_id: int | None) -> int:
-    """Move the attributed staged visits into ``visit``."""
+    """Move the staged visits into ``visit``."""
     result = session.execute(
         text(
             f"""
@@ -326,9 +296,9 @@ def insert_stage_visits(session: Session, *, batch_id: int | None) -> int:
                 source_lat, unit_id, county_code, township_code, village_code, group_code,
                 batch_id)
             SELECT s.team_id, s.household, to_timestamp(s.visited_epoch), s.geom, s.source_crs,
-                   s.source_lon, s.source_lat, a.unit_id, a.county_code, a.township_code,
-                   a.village_code, a.group_code, :batch
-            FROM {STAGE} s JOIN {STAGE_UNIT} a ON a.row_no = s.row_no
+                   s.source_lon, s.source_lat, s.unit_id, s.county_code, s.township_code,
+                   s.village_code, s.group_code, :batch
+            FROM {STAGE} s
             ORDER BY s.row_no
             """
         ),
@@ -340,7 +310,8 @@ def insert_stage_visits(session: Session, *, batch_id: int | None) -> int:
 def reattribute(session: Session, *, generation_id: int) -> dict[str, int]:
     """Re-attribute every case and visit to ``generation_id``'s groups (after a switch).
 
-    Points outside every group keep their old codes; the counts say how many moved.
+    Points outside every group keep their old codes; the counts say how many moved.  A point
+    on a border between groups goes to the one with the lowest id, as at import.
 
     Returns
     -------
@@ -356,10 +327,14 @@ def reattribute(session: Session, *, generation_id: int) -> dict[str, int]:
                 UPDATE {table} t SET unit_id = g.id, county_code = g.county_code,
                        township_code = substr(g.code, 1, 9) || '000',
                        village_code = substr(g.code, 1, 12), group_code = g.code
-                FROM admin_unit g
-                WHERE g.generation_id = :gen AND g.level = 'group'
-                  AND ST_Intersects(g.geom, t.geom)
-                  AND t.unit_id IS DISTINCT FROM g.id
+                FROM (
+                    SELECT DISTINCT ON (r.id) r.id AS row_id, a.id, a.county_code, a.code
+                    FROM {table} r
+                    JOIN admin_unit a ON a.generation_id = :gen AND a.level = 'group'
+                                     AND ST_Intersects(a.geom, r.geom)
+                    ORDER BY r.id, a.id
+                ) g
+                WHERE t.id = g.row_id AND t.unit_id IS DISTINCT FROM g.id
                 """
             ),
             {"gen": generation_id},

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import text
 
+from ingest.activity import group_index
 from models import activity
 from models.db import engine_for, transaction
 from models.schema import AdminUnit, Generation, ImportBatch, ReviewItem
@@ -22,7 +25,12 @@ def tiny_url(db_url):
     return db_url
 
 
-def _stage(session, points):
+def _stage(session, points, url):
+    """Attribute ``points`` (lon, lat[, geocoded code]) as an import does and stage the placed."""
+    index = group_index(session, url=url)
+    lon = np.array([p[0] for p in points])
+    lat = np.array([p[1] for p in points])
+    units = index.attribute(lon, lat, [p[2] if len(p) > 2 else None for p in points])
     frame = pd.DataFrame(
         {
             "row_no": range(len(points)),
@@ -30,15 +38,17 @@ def _stage(session, points):
             "household": [f"h{i}" for i in range(len(points))],
             "visited_epoch": 1.36e9,
             "source_crs": "wgs84",
-            "source_lon": [p[0] for p in points],
-            "source_lat": [p[1] for p in points],
-            "fixed_code": [p[2] if len(p) > 2 else None for p in points],
-            "lon": [p[0] for p in points],
-            "lat": [p[1] for p in points],
+            "source_lon": lon,
+            "source_lat": lat,
+            "lon": lon,
+            "lat": lat,
         }
     )
+    frame = pd.concat([frame, units], axis=1)
+    placed = units["unit_id"].notna().to_numpy()
     activity.create_stage(session, activity.VISIT_STAGE_COLUMNS)
-    activity.copy_stage(session, frame, activity.VISIT_STAGE_COLUMNS)
+    activity.copy_stage(session, frame[placed], activity.VISIT_STAGE_COLUMNS)
+    return units
 
 
 def test_gazetteer_units_give_points_and_successors_of_old_units(tiny_url):
@@ -70,6 +80,26 @@ def test_gazetteer_units_give_points_and_successors_of_old_units(tiny_url):
     assert units["generation"].iloc[0] == "2013"  # active units first
 
 
+def test_attribution_units_carry_group_polygons_and_the_signature_follows_activation(tiny_url):
+    with transaction(tiny_url) as s:
+        gen = activity.active_generation_id(s)
+        units = activity.attribution_units(s, generation_id=gen)
+        before = activity.attribution_signature(s)
+        new = Generation(name="2023", valid_from=dt.date(2023, 1, 1), active=False)
+        s.add(new)
+        s.flush()
+        assert activity.attribution_signature(s) == before
+        s.execute(text("UPDATE generation SET active = false"))
+        s.execute(text("UPDATE generation SET active = true WHERE id = :i"), {"i": new.id})
+        assert activity.attribution_signature(s) != before
+    assert len(units) == 15
+    assert list(units["id"]) == sorted(units["id"])
+    groups = units[units["level"] == "group"]
+    assert groups["wkb"].notna().all()
+    assert units.loc[units["level"] != "group", "wkb"].isna().all()
+    assert shapely.from_wkb(groups["wkb"].iloc[0]).geom_type in ("Polygon", "MultiPolygon")
+
+
 def test_attribution_by_point_and_by_geocoded_code(tiny_url):
     points = [
         (110.05, 27.05),  # 竹市镇田心村1组
@@ -79,54 +109,52 @@ def test_attribution_by_point_and_by_geocoded_code(tiny_url):
         (110.3, 27.15, "430525101202"),  # geocoded to a village: no group code
     ]
     with transaction(tiny_url) as s:
-        gen = activity.active_generation_id(s)
-        _stage(s, points)
-        assert activity.attribute_stage(s, generation_id=gen) == 4
-        got = {
-            r[0]: r[1:]
-            for r in s.execute(
-                text(
-                    "SELECT row_no, group_code, village_code, township_code, county_code"
-                    " FROM activity_stage_unit"
-                )
-            )
-        }
-        assert activity.unplaced_stage_rows(s) == [3]
+        units = _stage(s, points, tiny_url)
+        ids = dict(s.execute(text("SELECT code, id FROM admin_unit")).all())
         batch = ImportBatch(kind="visits", filename="f", sha256="x", username="u", status="c")
         s.add(batch)
         s.flush()
         assert activity.insert_stage_visits(s, batch_id=batch.id) == 4
+    got = units[["group_code", "village_code", "township_code", "county_code"]]
+    got = [tuple(None if pd.isna(v) else v for v in r) for r in got.itertuples(index=False)]
     assert got[0] == ("430525100201001", "430525100201", "430525100000", "430525")
-    assert got[1][0] in ("430525100201001", "430525100201002")
+    # The border point goes to the lower id of the two groups, every time.
+    border = min(("430525100201001", "430525100201002"), key=ids.get)
+    assert got[1][0] == border
     assert got[2][0] == "430525101202002"
+    assert pd.isna(units["unit_id"][3])
+    assert got[3] == (None, None, None, None)
     assert got[4] == (None, "430525101202", "430525101000", "430525")
+    assert units["unit_id"][4] == ids["430525101202"]
     with engine_for(tiny_url).connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM visit")).scalar_one() == 4
+        stored = conn.execute(text("SELECT household, group_code FROM visit ORDER BY household"))
+        assert dict(stored.all())["h1"] == border
 
 
 def test_reattribute_moves_points_to_the_new_generation(tiny_url):
     with transaction(tiny_url) as s:
-        gen = activity.active_generation_id(s)
-        _stage(s, [(110.05, 27.05), (110.25, 27.15)])
-        activity.attribute_stage(s, generation_id=gen)
+        _stage(s, [(110.05, 27.05), (110.25, 27.15), (110.2, 27.05)], tiny_url)
         activity.insert_stage_visits(s, batch_id=None)
         new = Generation(name="2023", valid_from=dt.date(2023, 1, 1), active=False)
         s.add(new)
         s.flush()
-        s.add(
-            AdminUnit(
-                generation_id=new.id,
-                level="group",
-                code="430525100777001",
-                name="1组",
-                county_code="430525",
-                geom=from_shape(MultiPolygon([box(110.0, 27.0, 110.2, 27.2)]), srid=4326),
+        # Two new groups share the border x = 110.2, where the third visit lies.
+        for code, west in (("430525100777002", 110.2), ("430525100777001", 110.0)):
+            s.add(
+                AdminUnit(
+                    generation_id=new.id,
+                    level="group",
+                    code=code,
+                    name="组",
+                    county_code="430525",
+                    geom=from_shape(MultiPolygon([box(west, 27.0, west + 0.2, 27.2)]), srid=4326),
+                )
             )
-        )
         s.flush()
-        assert activity.reattribute(s, generation_id=new.id) == {"case_record": 0, "visit": 1}
+        assert activity.reattribute(s, generation_id=new.id) == {"case_record": 0, "visit": 3}
         codes = s.execute(text("SELECT group_code FROM visit ORDER BY household")).scalars().all()
-    assert codes == ["430525100777001", "430525101202001"]
+    # The border visit goes to the new group with the lower id (added first), not the lower code.
+    assert codes == ["430525100777001", "430525100777002", "430525100777002"]
 
 
 def test_resolving_a_review_item_inserts_the_case_and_audits(tiny_url):
