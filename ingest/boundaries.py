@@ -115,16 +115,7 @@ def import_boundaries(
             lock_imports(session)
         earlier = committed_batch(session, KIND, report.sha256, generation=generation)
         if earlier is not None:
-            report.status = "already_imported"
-            report.batch_id = earlier.id
-            report.add(
-                "warning",
-                "",
-                f"this file was already imported (batch {earlier.id}, {earlier.started_at:%Y-%m-%d}"
-                f" by {earlier.username}); nothing changed",
-                f"该文件已于 {earlier.started_at:%Y-%m-%d} 导入（批次 {earlier.id}），未做更改",
-            )
-            return report
+            return report.already_imported(earlier.id, earlier.started_at, earlier.username)
         gen = unit_queries.get_generation(session, generation)
         with report.timed("link"):
             units, candidates = _link(session, gen.id if gen else None, units, report)

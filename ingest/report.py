@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 # Chinese first, English after: staff read the Chinese, the developers grep the English.
@@ -87,6 +88,19 @@ class ImportReport:
     def add(self, kind: str, where: str, message: str, zh: str = "") -> None:
         """Record a repair, warning or error."""
         self.problems.append(Problem(kind, where, message, zh))
+
+    def already_imported(self, batch_id: int, started_at: datetime, username: str) -> ImportReport:
+        """Mark the report as a repeat of committed batch ``batch_id``: nothing is written."""
+        self.status = "already_imported"
+        self.batch_id = batch_id
+        self.add(
+            "warning",
+            "",
+            f"this file was already imported (batch {batch_id}, {started_at:%Y-%m-%d}"
+            f" by {username}); nothing changed",
+            f"该文件已于 {started_at:%Y-%m-%d} 导入（批次 {batch_id}），未做更改",
+        )
+        return self
 
     @property
     def errors(self) -> list[Problem]:
