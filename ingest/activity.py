@@ -128,6 +128,10 @@ _VISITS = _Spec("visits", "visit", VISIT_HEADERS, queries.VISIT_STAGE_COLUMNS)
 _UnitPoint = tuple[str, str, float | None, float | None]  # name, level, lon, lat
 _GAZETTEERS: dict[tuple[Any, ...], tuple[Gazetteer | None, dict[str, _UnitPoint]]] = {}
 _GROUP_INDEXES: dict[tuple[Any, ...], GroupIndex] = {}
+# Point-group pairs tested per pass: bounds the edge arrays (about 14 edges a group) in memory.
+_PAIR_CHUNK = 100_000
+# Degrees (~0.1 mm): a point this close to an edge is tested by GEOS, border rules and all.
+_EDGE_TOL = 1e-9
 
 
 def _normalise_header(text: object) -> str:
@@ -265,26 +269,31 @@ def _gazetteer_and_points(url: str) -> tuple[Gazetteer | None, dict[str, _UnitPo
 class GroupIndex:
     """The active generation's units, held in the process to attribute points without a join.
 
-    ``ids``/``codes``/``levels``/``counties`` describe every unit of the generation; the
-    villager groups (positions ``group_pos``, by id) carry prepared polygons, a grid over their
-    bounding boxes and, for each, a disc around its centroid that lies inside it.
+    ``ids``/``codes``/``levels``/``counties`` (and the township, village and group codes each
+    unit implies) describe every unit of the generation.  The villager groups (positions
+    ``group_pos``, by id) carry their polygons, a grid over their bounding boxes, a disc around
+    each centroid that lies inside it, and their ring edges for a vectorised point-in-polygon
+    test.
     """
 
     generation_id: int
     ids: np.ndarray
-    codes: np.ndarray
-    levels: np.ndarray
     counties: np.ndarray
+    townships: np.ndarray
+    villages: np.ndarray
+    groups: np.ndarray
     position_by_code: dict[str, int]
     group_pos: np.ndarray
     polygons: np.ndarray
-    bounds: np.ndarray
-    disc: np.ndarray  # centre x, centre y, squared radius (radius 0 where no disc fits)
+    bounds: dict[str, np.ndarray]
+    disc: dict[str, np.ndarray]  # centre x, y and squared radius (0 where no disc fits)
     origin: tuple[float, float]
     cell: float
     shape: tuple[int, int]
     cell_start: np.ndarray
     cell_groups: np.ndarray
+    edges: dict[str, np.ndarray]  # every ring edge, group after group
+    edge_start: np.ndarray
 
     @classmethod
     def from_units(cls, units: pd.DataFrame, *, generation_id: int) -> GroupIndex:
@@ -297,14 +306,37 @@ class GroupIndex:
         bounds = shapely.bounds(polygons).reshape(-1, 4)
         centre = shapely.centroid(polygons)
         # A disc around the centroid that stays off the boundary holds only that group's
-        # points: most points are settled by a distance check, without a polygon test.
+        # points: those are settled by a distance check alone (no two groups overlap).
         radius = shapely.distance(centre, shapely.boundary(polygons))
-        inside = shapely.intersects(polygons, centre)
-        radius = np.where(inside & np.isfinite(radius), radius, 0.0)
-        disc = np.column_stack([shapely.get_x(centre), shapely.get_y(centre), radius**2])
-        disc[~np.isfinite(disc)] = 0.0
+        radius = np.where(shapely.intersects(polygons, centre) & np.isfinite(radius), radius, 0)
+        disc = {
+            "x": np.nan_to_num(shapely.get_x(centre)),
+            "y": np.nan_to_num(shapely.get_y(centre)),
+            "r2": radius**2,
+        }
+        parts, part_owner = shapely.get_parts(polygons, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        ring_owner = part_owner[ring_part]
+        coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+        same_ring = coord_ring[1:] == coord_ring[:-1]
+        a, b = coords[:-1][same_ring], coords[1:][same_ring]
+        # One array per quantity: the test gathers them by edge number, 16 million at a time.
+        edges = {
+            "x1": a[:, 0],
+            "y1": a[:, 1],
+            "y2": b[:, 1],
+            "dx": b[:, 0] - a[:, 0],
+            "xlo": np.minimum(a[:, 0], b[:, 0]) - _EDGE_TOL,
+            "xhi": np.maximum(a[:, 0], b[:, 0]) + _EDGE_TOL,
+            "ylo": np.minimum(a[:, 1], b[:, 1]) - _EDGE_TOL,
+            "yhi": np.maximum(a[:, 1], b[:, 1]) + _EDGE_TOL,
+            "tol": _EDGE_TOL * (np.abs(b[:, 0] - a[:, 0]) + np.abs(b[:, 1] - a[:, 1])),
+        }
+        edge_owner = ring_owner[coord_ring[:-1][same_ring]]
+        edge_start = np.searchsorted(edge_owner, np.arange(len(polygons) + 1))
         if len(polygons):
-            cell = float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], 1e-9)))
+            # Cells a third of a typical group wide: a point meets two or three bounding boxes.
+            cell = float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], 1e-9))) / 3
             x0, y0 = float(bounds[:, 0].min()), float(bounds[:, 1].min())
             nx = int((bounds[:, 2].max() - x0) // cell) + 1
             ny = int((bounds[:, 3].max() - y0) // cell) + 1
@@ -314,32 +346,34 @@ class GroupIndex:
         ix1 = ((bounds[:, 2] - x0) // cell).astype(np.int64)
         iy0 = ((bounds[:, 1] - y0) // cell).astype(np.int64)
         iy1 = ((bounds[:, 3] - y0) // cell).astype(np.int64)
-        wide, high = ix1 - ix0 + 1, iy1 - iy0 + 1
-        per = wide * high
-        owner = np.repeat(np.arange(len(polygons)), per)
-        k = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
-        cx = np.repeat(ix0, per) + k % np.repeat(wide, per)
-        cy = np.repeat(iy0, per) + k // np.repeat(wide, per)
-        cells = cy * nx + cx
+        wide = ix1 - ix0 + 1
+        owner, k = _expand(wide * (iy1 - iy0 + 1))
+        cells = (iy0[owner] + k // wide[owner]) * nx + ix0[owner] + k % wide[owner]
         order = np.lexsort((owner, cells))
-        cell_start = np.zeros(nx * ny + 1, dtype=np.int64)
-        np.add.at(cell_start, cells + 1, 1)
+        cell_start = np.searchsorted(cells[order], np.arange(nx * ny + 1))
+        code = units["code"].astype(str)
+        level = units["level"].to_numpy(object)
         return cls(
             generation_id=generation_id,
             ids=units["id"].to_numpy(np.int64),
-            codes=units["code"].to_numpy(object),
-            levels=units["level"].to_numpy(object),
             counties=units["county_code"].to_numpy(object),
-            position_by_code=dict(zip(units["code"], range(len(units)), strict=True)),
+            townships=np.where(
+                np.isin(level, ("township", "village", "group")), code.str[:9] + "000", None
+            ),
+            villages=np.where(np.isin(level, ("village", "group")), code.str[:12], None),
+            groups=np.where(level == "group", code, None),
+            position_by_code=dict(zip(code, range(len(units)), strict=True)),
             group_pos=group_pos,
             polygons=polygons,
-            bounds=bounds,
+            bounds=dict(zip(("xmin", "ymin", "xmax", "ymax"), bounds.T, strict=True)),
             disc=disc,
             origin=(x0, y0),
             cell=cell,
             shape=(nx, ny),
-            cell_start=np.cumsum(cell_start),
+            cell_start=cell_start,
             cell_groups=owner[order],
+            edges=edges,
+            edge_start=edge_start,
         )
 
     def groups_at(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -349,7 +383,6 @@ class GroupIndex:
         """
         x = np.asarray(lon, dtype=float)
         y = np.asarray(lat, dtype=float)
-        found = np.full(len(x), -1, dtype=np.int64)
         nx, ny = self.shape
         with np.errstate(invalid="ignore"):
             cx = np.floor((x - self.origin[0]) / self.cell)
@@ -358,26 +391,67 @@ class GroupIndex:
         point = np.flatnonzero(ok)
         cell = cy[ok].astype(np.int64) * nx + cx[ok].astype(np.int64)
         start = self.cell_start[cell]
-        count = self.cell_start[cell + 1] - start
-        pair_point = np.repeat(point, count)
-        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        group = self.cell_groups[np.repeat(start, count) + offset]
+        which, k = _expand(self.cell_start[cell + 1] - start)
+        pair_point = point[which]
+        group = self.cell_groups[start[which] + k]
+        del which, k
         px, py = x[pair_point], y[pair_point]
-        b = self.bounds[group]
-        near = (px >= b[:, 0]) & (px <= b[:, 2]) & (py >= b[:, 1]) & (py <= b[:, 3])
-        pair_point, group, px, py = pair_point[near], group[near], px[near], py[near]
-        d = self.disc[group]
-        settled = (px - d[:, 0]) ** 2 + (py - d[:, 1]) ** 2 < d[:, 2]
-        best = np.full(len(x), len(self.polygons), dtype=np.int64)
-        np.minimum.at(best, pair_point[settled], group[settled])
-        rest = best[pair_point] == len(self.polygons)
-        pair_point, group = pair_point[rest], group[rest]
-        hit = shapely.intersects_xy(self.polygons[group], px[rest], py[rest])
-        # Groups are ordered by id: the smallest position is the lowest id.
-        np.minimum.at(best, pair_point[hit], group[hit])
-        placed = best < len(self.polygons)
+        d = self.disc
+        settled = (px - d["x"][group]) ** 2 + (py - d["y"][group]) ** 2 < d["r2"][group]
+        none = len(self.polygons)
+        best = np.full(len(x), none, dtype=np.int64)
+        best[pair_point[settled]] = group[settled]
+        b = self.bounds
+        rest = np.flatnonzero(
+            (best[pair_point] == none)
+            & (px >= b["xmin"][group])
+            & (px <= b["xmax"][group])
+            & (py >= b["ymin"][group])
+            & (py <= b["ymax"][group])
+        )
+        pair_point, group, px, py = pair_point[rest], group[rest], px[rest], py[rest]
+        for lo in range(0, len(group), _PAIR_CHUNK):
+            part = slice(lo, lo + _PAIR_CHUNK)
+            hit = self._contains(group[part], px[part], py[part])
+            # Groups are ordered by id: the smallest position is the lowest id.
+            np.minimum.at(best, pair_point[part][hit], group[part][hit])
+        found = np.full(len(x), -1, dtype=np.int64)
+        placed = best < none
         found[placed] = self.group_pos[best[placed]]
         return found
+
+    def _contains(self, group: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Whether each group holds its point, its boundary included (as ``intersects``).
+
+        Even-odd ray crossing over the ring edges whose height spans the point; a point within
+        ``_EDGE_TOL`` of an edge (on a border, or too close for floating point) is left to
+        GEOS.
+        """
+        e = self.edges
+        start = self.edge_start[group]
+        pair, k = _expand(self.edge_start[group + 1] - start)
+        edge = start[pair] + k
+        y = py[pair]
+        keep = np.flatnonzero((y >= e["ylo"][edge]) & (y <= e["yhi"][edge]))
+        edge, pair, y = edge[keep], pair[keep], y[keep]
+        x = px[pair]
+        x1, y1, y2 = e["x1"][edge], e["y1"][edge], e["y2"][edge]
+        dx, dy = e["dx"][edge], y2 - y1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crosses = ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (dx / dy))
+        close = (
+            (np.abs(dx * (y - y1) - dy * (x - x1)) <= e["tol"][edge])
+            & (x >= e["xlo"][edge])
+            & (x <= e["xhi"][edge])
+        )
+        n = len(group)
+        inside = np.bincount(pair[crosses], minlength=n) % 2 == 1
+        unsure = np.bincount(pair[close], minlength=n) > 0
+        if unsure.any():
+            inside[unsure] = shapely.intersects_xy(
+                self.polygons[group[unsure]], px[unsure], py[unsure]
+            )
+        return inside
 
     def attribute(
         self, lon: np.ndarray, lat: np.ndarray, fixed_code: np.ndarray | pd.Series
@@ -394,22 +468,18 @@ class GroupIndex:
         fixed = pd.Series(np.asarray(fixed_code, dtype=object))
         geocoded = fixed.notna().to_numpy()
         pos = np.full(len(fixed), -1, dtype=np.int64)
-        pos[geocoded] = fixed[geocoded].map(self.position_by_code).fillna(-1).to_numpy(np.int64)
+        if geocoded.any():
+            looked_up = fixed[geocoded].map(self.position_by_code).fillna(-1)
+            pos[geocoded] = looked_up.to_numpy(np.int64)
         by_point = ~geocoded
         pos[by_point] = self.groups_at(np.asarray(lon)[by_point], np.asarray(lat)[by_point])
         placed = pos >= 0
         where = pos[placed]
-        code = pd.Series(self.codes[where], dtype=object).str
-        level = self.levels[where]
-        township = np.where(np.isin(level, ("township", "village", "group")),
-                            code[:9] + "000", None)  # fmt: skip
-        village = np.where(np.isin(level, ("village", "group")), code[:12], None)
-        group = np.where(level == "group", self.codes[where], None)
         n = len(pos)
 
         def spread(values: np.ndarray) -> np.ndarray:
             column = np.full(n, None, dtype=object)
-            column[placed] = values
+            column[placed] = values[where]
             return column
 
         unit_id = np.zeros(n, dtype=np.int64)
@@ -417,12 +487,20 @@ class GroupIndex:
         return pd.DataFrame(
             {
                 "unit_id": pd.arrays.IntegerArray(unit_id, ~placed),
-                "county_code": spread(self.counties[where]),
-                "township_code": spread(township),
-                "village_code": spread(village),
-                "group_code": spread(group),
+                "county_code": spread(self.counties),
+                "township_code": spread(self.townships),
+                "village_code": spread(self.villages),
+                "group_code": spread(self.groups),
             }
         )
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ``counts`` [2, 3]: owners [0, 0, 1, 1, 1] and ranks [0, 1, 0, 1, 2]."""
+    counts = np.asarray(counts, dtype=np.int64)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, rank
 
 
 def group_index(session: Session, *, url: str) -> GroupIndex | None:
