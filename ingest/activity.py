@@ -132,6 +132,8 @@ _GROUP_INDEXES: dict[tuple[Any, ...], GroupIndex] = {}
 _PAIR_CHUNK = 100_000
 # Degrees (~0.1 mm): a point this close to an edge is tested by GEOS, border rules and all.
 _EDGE_TOL = 1e-9
+_SLABS = 8
+_CELLS = 4
 
 
 def _normalise_header(text: object) -> str:
@@ -292,8 +294,11 @@ class GroupIndex:
     shape: tuple[int, int]
     cell_start: np.ndarray
     cell_groups: np.ndarray
-    edges: dict[str, np.ndarray]  # every ring edge, group after group
-    edge_start: np.ndarray
+    edges: dict[str, np.ndarray]  # every ring edge
+    slab_base: np.ndarray
+    slab_scale: np.ndarray
+    slab_start: np.ndarray
+    slab_edges: np.ndarray
 
     @classmethod
     def from_units(cls, units: pd.DataFrame, *, generation_id: int) -> GroupIndex:
@@ -333,10 +338,20 @@ class GroupIndex:
             "tol": _EDGE_TOL * (np.abs(b[:, 0] - a[:, 0]) + np.abs(b[:, 1] - a[:, 1])),
         }
         edge_owner = ring_owner[coord_ring[:-1][same_ring]]
-        edge_start = np.searchsorted(edge_owner, np.arange(len(polygons) + 1))
+        # Each group's height is cut into slabs listing the edges that reach into them: a
+        # point is tested against its slab's edges only.
+        slab_base = bounds[:, 1]
+        slab_scale = _SLABS / np.maximum(bounds[:, 3] - bounds[:, 1], 1e-12)
+        low = _slab(edges["ylo"], slab_base[edge_owner], slab_scale[edge_owner])
+        high = _slab(edges["yhi"], slab_base[edge_owner], slab_scale[edge_owner])
+        edge_no, k = _expand(high - low + 1)
+        slab_key = edge_owner[edge_no] * _SLABS + low[edge_no] + k
+        order = np.argsort(slab_key, kind="stable")
+        slab_start = np.searchsorted(slab_key[order], np.arange(len(polygons) * _SLABS + 1))
+        slab_edges = edge_no[order]
         if len(polygons):
-            # Cells a third of a typical group wide: a point meets two or three bounding boxes.
-            cell = float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], 1e-9))) / 3
+            # Cells a fraction of a typical group wide: a point meets few bounding boxes.
+            cell = float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], 1e-9))) / _CELLS
             x0, y0 = float(bounds[:, 0].min()), float(bounds[:, 1].min())
             nx = int((bounds[:, 2].max() - x0) // cell) + 1
             ny = int((bounds[:, 3].max() - y0) // cell) + 1
@@ -373,7 +388,10 @@ class GroupIndex:
             cell_start=cell_start,
             cell_groups=owner[order],
             edges=edges,
-            edge_start=edge_start,
+            slab_base=slab_base,
+            slab_scale=slab_scale,
+            slab_start=slab_start,
+            slab_edges=slab_edges,
         )
 
     def groups_at(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -428,9 +446,10 @@ class GroupIndex:
         GEOS.
         """
         e = self.edges
-        start = self.edge_start[group]
-        pair, k = _expand(self.edge_start[group + 1] - start)
-        edge = start[pair] + k
+        key = group * _SLABS + _slab(py, self.slab_base[group], self.slab_scale[group])
+        start = self.slab_start[key]
+        pair, k = _expand(self.slab_start[key + 1] - start)
+        edge = self.slab_edges[start[pair] + k]
         y = py[pair]
         keep = np.flatnonzero((y >= e["ylo"][edge]) & (y <= e["yhi"][edge]))
         edge, pair, y = edge[keep], pair[keep], y[keep]
@@ -477,10 +496,11 @@ class GroupIndex:
         where = pos[placed]
         n = len(pos)
 
-        def spread(values: np.ndarray) -> np.ndarray:
+        def spread(values: np.ndarray) -> pd.Series:
             column = np.full(n, None, dtype=object)
             column[placed] = values[where]
-            return column
+            # Object, not pandas' string type: inferring it costs a third of the attribution.
+            return pd.Series(column, dtype=object)
 
         unit_id = np.zeros(n, dtype=np.int64)
         unit_id[placed] = self.ids[where]
@@ -493,6 +513,12 @@ class GroupIndex:
                 "group_code": spread(self.groups),
             }
         )
+
+
+def _slab(y: np.ndarray, base: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Slab number of heights ``y`` in groups starting at ``base``: the same sum for edges and
+    points, so an edge spanning a point's height is always listed in the point's slab."""
+    return np.clip(np.floor((y - base) * scale), 0, _SLABS - 1).astype(np.int64)
 
 
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from sqlalchemy import text
 
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
-from ingest.activity import find_columns, import_cases, import_visits
+from ingest.activity import GroupIndex, find_columns, group_index, import_cases, import_visits
 from ingest.errors import IngestError
-from models.db import engine_for
+from models.db import engine_for, session_factory
+from models.schema import ImportBatch
 from tests.factories import load_tiny_network
 
 ZHUSHI_TIANXIN = "430525100201"  # 竹市镇田心村, 110.0-110.2 E x 27.0-27.1 N
@@ -211,3 +214,93 @@ def test_visits_convert_phone_gps_and_keep_the_source(tiny_url, tmp_path):
     assert set(review) == {4, 5}
     assert "日期" in review[4]
     assert "不在任何村民小组内" in review[5]
+
+
+def _units(*groups):
+    """A generation's units frame: one village, then groups (code suffix, polygon) by id."""
+    rows = [(1, "village", "430525100201", "430525", None)]
+    rows += [
+        (10 + i, "group", f"430525100201{suffix}", "430525", shapely.to_wkb(geom))
+        for i, (suffix, geom) in enumerate(groups)
+    ]
+    return pd.DataFrame(rows, columns=["id", "level", "code", "county_code", "wkb"])
+
+
+def test_group_index_agrees_with_geos_on_holes_parts_borders_and_vertices():
+    ring = shapely.Polygon(
+        [(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]]
+    )
+    two_parts = shapely.MultiPolygon([shapely.box(4, 0, 6, 2), shapely.box(4, 3, 6, 4)])
+    skew = shapely.Polygon([(0, 4), (6, 4), (3, 7)])
+    hole_fill = shapely.box(1, 1, 3, 3)  # fills the ring's hole: its border is shared
+    polygons = [skew, ring, two_parts, hole_fill]  # ids 10..13: the lowest id wins a border
+    index = GroupIndex.from_units(
+        _units(*[(f"{i:03d}", g) for i, g in enumerate(polygons)]), generation_id=1
+    )
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-1, 7, 4000), np.repeat(np.arange(-1, 8, 0.5), 19)])
+    y = np.concatenate([rng.uniform(-1, 8, 4000), np.tile(np.arange(-1, 8.5, 0.5), 18)])
+    vx, vy = shapely.get_coordinates(np.array(polygons, dtype=object)).T
+    x, y = (
+        np.concatenate([x, vx, (vx[:-1] + vx[1:]) / 2]),
+        np.concatenate([y, vy, (vy[:-1] + vy[1:]) / 2]),
+    )
+    got = index.groups_at(x, y)
+    hits = shapely.intersects_xy(np.array(polygons, dtype=object)[:, None], x, y)
+    expected = np.where(hits.any(axis=0), hits.argmax(axis=0) + 1, -1)  # +1: the village first
+    assert (got == expected).all()
+    assert index.groups_at(np.array([2.0]), np.array([1.0]))[0] == 2  # hole border: ring wins
+    assert index.groups_at(np.array([5.0]), np.array([2.5]))[0] == -1  # between the two parts
+    assert index.groups_at(np.array([np.nan]), np.array([1.0]))[0] == -1
+
+
+def test_group_index_attributes_codes_and_keeps_geocoded_units():
+    index = GroupIndex.from_units(
+        _units(("001", shapely.box(0, 0, 1, 1)), ("002", shapely.box(1, 0, 2, 1))),
+        generation_id=1,
+    )
+    units = index.attribute(
+        np.array([0.5, 1.0, 9.0, 0.5, 0.5]),
+        np.array([0.5, 0.5, 9.0, 0.5, 0.5]),
+        [None, None, None, "430525100201", "430525999999"],
+    )
+    assert units["unit_id"].tolist()[:2] == [10, 10]  # the border point goes to the lower id
+    assert units["group_code"].tolist()[:2] == ["430525100201001"] * 2
+    assert units["township_code"][0] == "430525100000"
+    assert units["unit_id"].isna().tolist() == [False, False, True, False, True]
+    assert units.iloc[3].tolist() == [1, "430525", "430525100000", "430525100201", None]
+
+
+def test_group_index_is_cached_until_the_boundaries_change(tiny_url):
+    with session_factory(tiny_url)() as s:
+        first = group_index(s, url=tiny_url)
+        assert group_index(s, url=tiny_url) is first
+        assert first.groups_at(np.array([110.05]), np.array([27.05]))[0] >= 0
+    with session_factory(tiny_url)() as s, s.begin():
+        s.add(
+            ImportBatch(kind="boundaries", filename="b.zip", sha256="x", username="u", status="c")
+        )
+    with session_factory(tiny_url)() as s:
+        reloaded = group_index(s, url=tiny_url)
+    assert reloaded is not first
+    with session_factory(tiny_url)() as s, s.begin():
+        new = s.execute(
+            text(
+                "INSERT INTO generation (name, valid_from, active) VALUES ('2023', '2023-01-01',"
+                " false) RETURNING id"
+            )
+        ).scalar_one()
+        s.execute(
+            text(
+                "INSERT INTO admin_unit (generation_id, level, code, name, county_code, geom)"
+                " VALUES (:g, 'group', '430525100777001', '1组', '430525',"
+                " ST_Multi(ST_MakeEnvelope(111.4, 26.9, 111.6, 27.1, 4326)))"
+            ),
+            {"g": new},
+        )
+        s.execute(text("UPDATE generation SET active = false"))
+        s.execute(text("UPDATE generation SET active = true WHERE id = :g"), {"g": new})
+        second = group_index(s, url=tiny_url)
+    assert second.generation_id == new != first.generation_id
+    assert second.groups_at(np.array([110.05, 111.5]), np.array([27.05, 27.0]))[0] == -1
+    assert second.groups_at(np.array([111.5]), np.array([27.0]))[0] >= 0
