@@ -271,11 +271,12 @@ def _gazetteer_and_points(url: str) -> tuple[Gazetteer | None, dict[str, _UnitPo
 class GroupIndex:
     """The active generation's units, held in the process to attribute points without a join.
 
-    ``ids``/``codes``/``levels``/``counties`` (and the township, village and group codes each
-    unit implies) describe every unit of the generation.  The villager groups (positions
-    ``group_pos``, by id) carry their polygons, a grid over their bounding boxes, a disc around
-    each centroid that lies inside it, and their ring edges for a vectorised point-in-polygon
-    test.
+    ``ids`` and the county, township, village and group codes describe every unit of the
+    generation, by id.  The villager groups (positions ``group_pos``) carry their polygons, a
+    grid over their bounding boxes, a disc around each centroid that lies inside it, and their
+    ring edges cut into horizontal slabs for a vectorised even-odd point-in-polygon test.  The
+    answer is GEOS's ``intersects`` (boundary included; a point within ``_EDGE_TOL`` of an edge
+    is handed to GEOS itself), the lowest id winning a shared border.
     """
 
     generation_id: int
@@ -317,7 +318,8 @@ class GroupIndex:
         disc = {
             "x": np.nan_to_num(shapely.get_x(centre)),
             "y": np.nan_to_num(shapely.get_y(centre)),
-            "r2": radius**2,
+            # Kept ``_EDGE_TOL`` off the boundary: a vertex nearest the centroid is a border.
+            "r2": np.maximum(radius - _EDGE_TOL, 0) ** 2,
         }
         parts, part_owner = shapely.get_parts(polygons, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
@@ -377,7 +379,7 @@ class GroupIndex:
             ),
             villages=np.where(np.isin(level, ("village", "group")), code.str[:12], None),
             groups=np.where(level == "group", code, None),
-            position_by_code=dict(zip(code, range(len(units)), strict=True)),
+            position_by_code=dict(zip(code.tolist(), range(len(units)), strict=True)),
             group_pos=group_pos,
             polygons=polygons,
             bounds=dict(zip(("xmin", "ymin", "xmax", "ymax"), bounds.T, strict=True)),
