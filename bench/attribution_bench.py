@@ -7,7 +7,7 @@ throwaway PostGIS cluster with COPY, takes 1,000,000 of the demo's phone-GPS vis
 * in the service, as :func:`ingest.activity.import_visits` does, inside a transaction:
   :func:`ingest.activity.group_index` (cold: the process cache emptied first, so the groups are
   read from PostGIS as WKB and indexed; warm: the cache checked against the database's
-  signature and reused) then :meth:`ingest.activity.GroupIndex.attribute` on the lon/lat arrays;
+  signature and reused) then :meth:`geo.attribution.GroupIndex.attribute` on the lon/lat arrays;
   the COPY of the attributed rows into the staging table is timed apart;
 * the anchor: ``geopandas.sjoin(points, groups, predicate="within")`` on the same points and
   polygons (geopandas builds and keeps its STRtree on the points' frame in the first round).

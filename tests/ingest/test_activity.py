@@ -10,8 +10,9 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from geo.attribution import GroupIndex
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
-from ingest.activity import GroupIndex, find_columns, group_index, import_cases, import_visits
+from ingest.activity import find_columns, group_index, import_cases, import_visits
 from ingest.errors import IngestError
 from models.db import engine_for, session_factory
 from models.schema import ImportBatch
