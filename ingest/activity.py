@@ -550,15 +550,7 @@ def _import(
             register_queries.lock_imports(session)
         earlier = register_queries.committed_batch(session, spec.kind, report.sha256)
         if earlier is not None:
-            report.status = "already_imported"
-            report.batch_id = earlier.id
-            report.add(
-                "warning",
-                "",
-                f"this file was already imported (batch {earlier.id}); nothing changed",
-                "该文件已导入过，未做更改",
-            )
-            return report
+            return report.already_imported(earlier.id, earlier.started_at, earlier.username)
         generation_id = queries.active_generation_id(session)
         if generation_id is None:
             raise IngestError(shown, "no active boundary generation: import boundaries first")
