@@ -13,7 +13,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,15 +224,3 @@ class LocalCluster:
 
     def drop_database(self, dbname: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-
-
-def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
-    """Block until something accepts TCP connections on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    msg = f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s"
-    raise ClusterError(msg)

@@ -12,7 +12,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from models.schema import LEVELS, AdminUnit, Generation
+from models.schema import LEVELS, AdminUnit
+
+# One definition of the active generation, in models.units; re-exported for the views.
+from models.units import active_generation as active_generation
 
 CITY_CODE = "430500000000"
 
@@ -51,14 +54,6 @@ def level_of(code: str) -> str:
     prefix = area_prefix(code)
     by_length = {2: "province", 4: "city", 6: "county", 9: "township", 12: "village"}
     return by_length[len(prefix)]
-
-
-def active_generation(session: Session) -> Generation | None:
-    return session.scalars(select(Generation).where(Generation.active)).one_or_none()
-
-
-def generation_by_name(session: Session, name: str) -> Generation | None:
-    return session.scalars(select(Generation).where(Generation.name == name)).one_or_none()
 
 
 def extent(

@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup
 
 from models.cluster import PG_BIN, ClusterError
 from models.db import database_url, local_cluster, migrate, schema_ready
+from webmap.cli_ingest import fail
 
 
 def _create_app():
@@ -23,12 +24,6 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """群工 qungong — GIS service of Shaoyang's mass-work network."""
-
-
-def fail(message: str) -> None:
-    """Print one clear line and exit 1: users never see a traceback."""
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
 
 
 @main.group()

@@ -16,6 +16,7 @@ import click
 from sqlalchemy import text
 
 from models.db import database_url, home, transaction
+from webmap.cli_ingest import fail
 
 # The article's network is 2013; 2023 (after the mergers) is loaded beside it, inactive.
 GENERATIONS = {"2013": dt.date(2013, 1, 1), "2023": dt.date(2023, 6, 30)}
@@ -84,10 +85,7 @@ def load(directory: Path) -> None:
 
     manifest_path = directory / "manifest.json"
     if not manifest_path.exists():
-        click.secho(
-            f"error: {manifest_path} missing: run `qungong demo build` first", fg="red", err=True
-        )
-        sys.exit(1)
+        fail(f"{manifest_path} missing: run `qungong demo build` first")
     files = {k: Path(v) for k, v in json.loads(manifest_path.read_text())["files"].items()}
     url = database_url()
     started = time.perf_counter()

@@ -14,6 +14,7 @@ from models.db import database_url
 
 
 def fail(message: str) -> None:
+    """Print one clear line and exit 1: users never see a traceback."""
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(1)
 
