@@ -1,0 +1,5 @@
+"""``python -m webmap`` runs the same command line as ``qungong``."""
+
+from webmap.cli import main
+
+main()
