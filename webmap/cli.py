@@ -12,7 +12,7 @@ from flask.cli import FlaskGroup
 
 from models.cluster import PG_BIN, ClusterError
 from models.db import database_url, local_cluster, migrate, schema_ready
-from webmap.cli_ingest import fail
+from webmap.cli_helpers import fail
 
 
 def _create_app():
@@ -150,11 +150,13 @@ def _register_groups() -> None:
     from webmap.cli_activity import register as register_activity
     from webmap.cli_demo import demo
     from webmap.cli_ingest import boundaries, register_groups
+    from webmap.cli_leaders import leaders_group
     from webmap.cli_users import users_group
 
     main.add_command(boundaries)
     main.add_command(demo)
     main.add_command(users_group)
+    main.add_command(leaders_group)
     for group in register_groups():
         main.add_command(group)
     register_activity(main)

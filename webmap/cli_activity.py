@@ -11,7 +11,8 @@ import click
 
 from ingest.errors import IngestError
 from models.db import database_url
-from webmap.cli_ingest import fail, parse_fields, show_report
+from webmap.cli_helpers import fail
+from webmap.cli_ingest import parse_fields, show_report
 
 CRS_CHOICES = ("wgs84", "gcj02", "bd09", "cgcs2000")
 GEOCODE_COLUMNS = ("lon", "lat", "code", "level", "score", "status", "candidates", "reason")

@@ -16,7 +16,7 @@ import click
 from sqlalchemy import text
 
 from models.db import database_url, home, transaction
-from webmap.cli_ingest import fail
+from webmap.cli_helpers import fail
 
 # The article's network is 2013; 2023 (after the mergers) is loaded beside it, inactive.
 GENERATIONS = {"2013": dt.date(2013, 1, 1), "2023": dt.date(2023, 6, 30)}

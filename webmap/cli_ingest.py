@@ -11,12 +11,7 @@ import click
 from ingest.errors import IngestError
 from ingest.report import ImportReport
 from models.db import database_url
-
-
-def fail(message: str) -> None:
-    """Print one clear line and exit 1: users never see a traceback."""
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
+from webmap.cli_helpers import fail
 
 
 def parse_fields(pairs: tuple[str, ...]) -> dict[str, str] | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -34,6 +35,7 @@ from geo.density import MIN_COUNT, heat_weights, suppress_small
 __all__ = [
     "HOTSPOT_COLOURS",
     "HOTSPOT_LABELS",
+    "LABELS",
     "RATE_COLOURS",
     "Legend",
     "PropertyStyledGeoJson",
@@ -66,6 +68,20 @@ HOTSPOT_LABELS: dict[str, str] = {
     "cold90": "冷点 90% 置信",
     "cold95": "冷点 95% 置信",
     "cold99": "冷点 99% 置信",
+}
+
+# Every text a layer writes (tooltip headings, legend entries, hotspot classes), by key.  These
+# are the Chinese originals; a caller showing another language passes its own table (any keys
+# it leaves out keep these), so layers never write text that a page has to find and replace.
+LABELS: dict[str, str] = {
+    "name": "名称",
+    "count": "案件数",
+    "rate": "每千户",
+    "z": "Gi* z",
+    "p": "p",
+    "class": "类别",
+    "no_data": "无数据",
+    **HOTSPOT_LABELS,
 }
 
 _BORDER = {"color": "#ffffff", "weight": 0.5, "opacity": 0.8, "fillOpacity": 0.75}
@@ -386,6 +402,7 @@ def rates_choropleth_layer(
     precision: int = 5,
     name: str = "每千户案件数",
     legend: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> PropertyStyledGeoJson:
     """Choropleth of case rates by unit, classed with mapclassify and styled by one function.
 
@@ -408,6 +425,8 @@ def rates_choropleth_layer(
         draw unit outlines separately if the gaps need explaining.
     simplify_tolerance, precision
         See :func:`feature_collection`.
+    labels
+        Texts by key (see :data:`LABELS`), for a page in another language.
 
     Returns
     -------
@@ -415,6 +434,7 @@ def rates_choropleth_layer(
         Classes are computed on the units that remain after suppression; units with no rate
         (no households) are grey and listed as 无数据 in the legend.
     """
+    text = {**LABELS, **(labels or {})}
     kept = suppress_small(units, count_col=count, min_count=min_count)
     values = pd.to_numeric(kept[rate], errors="coerce").to_numpy(dtype=np.float64)
     known = np.isfinite(values)
@@ -432,7 +452,7 @@ def rates_choropleth_layer(
         fills[known] = [palette[c] for c in classes]
         items = list(zip(palette, _class_labels(bins, float(distinct[0])), strict=True))
     if (~known).any():
-        items.append((NO_DATA_COLOUR, "无数据"))
+        items.append((NO_DATA_COLOUR, text["no_data"]))
     props = kept[[name_col, count]].copy()
     props["rate"] = np.round(values, 1)
     props["fill"] = fills
@@ -445,7 +465,7 @@ def rates_choropleth_layer(
     layer = PropertyStyledGeoJson(
         data,
         name=name,
-        tooltip_fields=[(name_col, "名称"), (count, "案件数"), ("rate", "每千户")],
+        tooltip_fields=[(name_col, text["name"]), (count, text["count"]), ("rate", text["rate"])],
     )
     layer.add_to(parent)
     if legend:
@@ -471,6 +491,7 @@ def hotspot_layer(
     precision: int = 5,
     name: str = "热点分析 (Gi*)",
     legend: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> PropertyStyledGeoJson:
     """Gi* hot and cold spots (output of ``geo.hotspots.getis_ord``) coloured by class.
 
@@ -486,6 +507,7 @@ def hotspot_layer(
     if unknown:
         msg = f"unknown hotspot classes {sorted(unknown)}"
         raise ValueError(msg)
+    text = {**LABELS, **(labels or {})}
     counts = pd.to_numeric(units[count], errors="coerce")
     small = ~counts.ge(min_count).to_numpy()
     hidden = f"<{min_count}"
@@ -493,19 +515,19 @@ def hotspot_layer(
     props[count] = pd.Series(counts.to_numpy(), index=units.index).astype(object)
     props.loc[small, count] = hidden
     columns = [name_col, count]
-    tooltip = [(name_col, "名称"), (count, "案件数")]
+    tooltip = [(name_col, text["name"]), (count, text["count"])]
     if rate is not None:
         rates = np.round(pd.to_numeric(units[rate], errors="coerce").to_numpy(dtype=float), 1)
         props["rate"] = pd.Series(rates, index=units.index).astype(object)
         props.loc[small, "rate"] = hidden
         columns.append("rate")
-        tooltip.append(("rate", "每千户"))
+        tooltip.append(("rate", text["rate"]))
     props["z"] = np.round(units["gi_z"].to_numpy(dtype=float), 2)
     props["p"] = np.round(units["gi_p"].to_numpy(dtype=float), 3)
-    props["class"] = units["hotspot"].map(HOTSPOT_LABELS).to_numpy()
+    props["class"] = units["hotspot"].map(text).to_numpy()
     props["fill"] = units["hotspot"].map(HOTSPOT_COLOURS).to_numpy()
     columns += ["z", "p", "class", "fill"]
-    tooltip += [("z", "Gi* z"), ("p", "p"), ("class", "类别")]
+    tooltip += [("z", text["z"]), ("p", text["p"]), ("class", text["class"])]
     data = feature_collection(
         gpd.GeoDataFrame(props, geometry=units.geometry.to_numpy(), crs=units.crs),
         columns,
@@ -515,6 +537,6 @@ def hotspot_layer(
     layer = PropertyStyledGeoJson(data, name=name, tooltip_fields=tooltip)
     layer.add_to(parent)
     if legend:
-        items = [(HOTSPOT_COLOURS[c], HOTSPOT_LABELS[c]) for c in HOTSPOT_COLOURS]
+        items = [(HOTSPOT_COLOURS[c], text[c]) for c in HOTSPOT_COLOURS]
         Legend(name, items).add_to(_map_of(parent))
     return layer

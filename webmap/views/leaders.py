@@ -2,7 +2,7 @@
 
 One page state is one URL: the filters (kind, status, from, to), the area drilled into and the
 analysis layer are all in the query string.  The page carries only aggregated figures (H3
-bins, unit rates, Gi* classes) built by ``webmap.views.api_leaders.analysis``; boundaries and
+bins, unit rates, Gi* classes) built by ``webmap.services.leaders.analysis``; boundaries and
 stations are drawn as context by ``static/leaders.js``, which also drills down on a map click.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections import OrderedDict
 from typing import Any
 
 import folium
@@ -22,12 +21,7 @@ from jinja2 import Template
 from sqlalchemy.orm import Session
 
 from geo.density import MIN_COUNT
-from geo.hotspots import HOTSPOT_CLASSES
 from geo.layers.hotspots import (
-    HOTSPOT_COLOURS,
-    HOTSPOT_LABELS,
-    Legend,
-    PropertyStyledGeoJson,
     heatmap_layer,
     hotspot_layer,
     monthly_heatmap_layer,
@@ -35,22 +29,22 @@ from geo.layers.hotspots import (
 )
 from geo.layers.offline import localize, offline_map
 from models import maps
+from models.cache import StampedCache, data_stamp
 from models.schema import CASE_KINDS, CASE_STATUSES
-from webmap.auth import login_required
-from webmap.views.api_leaders import (
+from webmap.auth import login_required, scoped_area
+from webmap.services.leaders import (
+    CACHE_SECONDS,
     LAYERS,
     PERMUTATIONS,
     TOLERANCE,
     Analysis,
     LeadersQuery,
     analysis,
-    cache_key,
-    cached,
     class_counts,
     fdr_floor_units,
     parse_query,
-    top_rows,
 )
+from webmap.services.leaders_export import top_rows
 from webmap.views.common import AssetsMissing, db_session, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
@@ -93,6 +87,20 @@ def hotspot_labels() -> dict[str, str]:
     }
 
 
+def map_labels() -> dict[str, str]:
+    """The texts ``geo.layers.hotspots`` writes on the map, in the page's language."""
+    return {
+        "name": _("名称"),
+        "count": _("案件数"),
+        "rate": _("每千户"),
+        "z": "Gi* z",
+        "p": "p",
+        "class": _("类别"),
+        "no_data": _("无数据"),
+        **hotspot_labels(),
+    }
+
+
 class LeadersContext(MacroElement):
     """Boundaries, stations and drill-down from static/leaders.js, fed one compact config."""
 
@@ -107,21 +115,6 @@ class LeadersContext(MacroElement):
         self._name = "LeadersContext"
         self.config = config_json
         self.control = control
-
-
-def _translate_builder_layer(layer: PropertyStyledGeoJson) -> None:
-    # geo.layers writes its tooltip labels in Chinese; the English page needs them translated.
-    fields = [(key, _(label)) for key, label in layer.tooltip_fields]
-    layer.tooltip_fields = fields
-    layer.tooltip_json = maps.dumps(fields).replace("<", "\\u003c")
-
-
-def _translate_legends(m: folium.Map, title: str, labels: dict[str, str]) -> None:
-    for key, child in list(m._children.items()):
-        if isinstance(child, Legend):
-            items = [(colour, labels.get(label, _(label))) for colour, label in child.items]
-            del m._children[key]
-            Legend(title, items).add_to(m)
 
 
 def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -> dict[str, Any]:
@@ -176,14 +169,13 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
             # With few distinct rates (a handful of townships) mapclassify lowers the number
             # of classes itself and says so; the legend shows the classes it kept.
             warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
-            layer = rates_choropleth_layer(
+            rates_choropleth_layer(
                 m,
                 result.rates,
                 simplify_tolerance=tolerance,
                 name=names["rates"],
+                labels=map_labels(),
             )
-        _translate_builder_layer(layer)
-        _translate_legends(m, names["rates"], {})
     else:
         heatmap_layer(m, result.heat, name=names["heat"], show=False)
         shown = result.hotspots
@@ -191,25 +183,13 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
             # Thousands of grey "not significant" villages would triple the page; at city
             # scale only significant ones are drawn (the panel says so), below all are.
             shown = shown[shown["hotspot"] != "ns"]
-        layer = hotspot_layer(
+        hotspot_layer(
             m,
             shown,
             simplify_tolerance=tolerance,
             name=names["hotspots"],
-            legend=False,
+            labels=map_labels(),
         )
-        _translate_builder_layer(layer)
-        labels = hotspot_labels()
-        for feature in layer.data["features"]:
-            props = feature["properties"]
-            props["class"] = labels[_class_key(props["class"])]
-        layer.data_json = maps.dumps(layer.data).replace("<", "\\u003c")
-        items = [(HOTSPOT_COLOURS[c], labels[c]) for c in HOTSPOT_CLASSES]
-        Legend(names["hotspots"], items).add_to(m)
-
-
-def _class_key(chinese_label: str) -> str:
-    return {v: k for k, v in HOTSPOT_LABELS.items()}[chinese_label]
 
 
 def _breadcrumbs(
@@ -236,25 +216,24 @@ def _breadcrumbs(
     return crumbs
 
 
-_pages: OrderedDict[tuple, tuple[float, dict[str, Any]]] = OrderedDict()
+# The rendered map and side panel of a page state, kept while the data are unchanged: a
+# leader's repeat visit costs the stamp query, the generation and a template.
+_pages: StampedCache[dict[str, Any]] = StampedCache(maxsize=8, ttl=CACHE_SECONDS)
 
 
 @bp.get("/")
 @login_required("leader")
 def index() -> str:
-    query = parse_query(request.args)
+    query = parse_query(request.args, scope=scoped_area)
     pieces: dict[str, Any] = {}
     with db_session() as session:
         generation = maps.active_generation(session)
         if generation is not None:
-            # The rendered map and side panel of a page state are kept until the cases
-            # change: a leader's repeat visit costs two small queries and a template.
-            key = (
-                *cache_key(session, generation.id, query),
-                str(get_locale()),
-                request.script_root,
+            stamp = data_stamp(session)
+            key = (generation.id, query, str(get_locale()), request.script_root)
+            pieces = _pages.get_or_build(
+                stamp, key, lambda: _build_page(session, generation.id, query)
             )
-            pieces = cached(_pages, key, lambda: _build_page(session, generation.id, query))
     if generation is None:
         return render_map_page(
             "leaders.html", _base_map(), title=_("领导热点图"), generation=None, query=query

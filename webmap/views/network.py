@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from branca.element import JavascriptLink, MacroElement
 from flask import Blueprint, current_app, request, url_for
 from flask_babel import gettext as _
 from jinja2 import Template
-from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from geo.layers.offline import offline_map
 from models import maps
+from models.cache import StampedCache, data_stamp
 from webmap.auth import login_required, scoped_area
 from webmap.views.common import db_session, render_map_page
 
@@ -87,28 +86,20 @@ def index() -> str:
     )
 
 
-# Rendered layer data per (database, generation, area, last import): boundaries only change
-# through imports, so the newest import batch id says when an entry is stale.
-_CACHE: OrderedDict[tuple, tuple[str | None, str]] = OrderedDict()
-_CACHE_SIZE = 64
+# Rendered layer data per (generation, area), kept while the boundaries and registers are
+# unchanged (``models.cache``: a new import or an activated generation makes it stale).
+_layers: StampedCache[tuple[str | None, str]] = StampedCache(maxsize=64)
 
 
-def _import_stamp(session) -> int:  # noqa: ANN001
-    return int(session.execute(text("SELECT coalesce(max(id), 0) FROM import_batch")).scalar_one())
-
-
-def _network_config(session, generation_id: int, area: str) -> tuple[str, str]:  # noqa: ANN001
+def _network_config(session: Session, generation_id: int, area: str) -> tuple[str, str]:
     """(title, config JSON) for network.js; the heavy part is cached between requests."""
-    key = (current_app.config["DATABASE_URL"], generation_id, area, _import_stamp(session))
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        name, data_json = _CACHE[key]
-    else:
+
+    def build() -> tuple[str | None, str]:
         name, data = _network_data(session, generation_id, area)
-        data_json = maps.dumps(data)
-        _CACHE[key] = (name, data_json)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        return name, maps.dumps(data)
+
+    stamp = data_stamp(session).boundaries()
+    name, data_json = _layers.get_or_build(stamp, (generation_id, area), build)
     common = maps.dumps(
         {
             "text": _text(),
@@ -120,7 +111,7 @@ def _network_config(session, generation_id: int, area: str) -> tuple[str, str]: 
     return name or _("邵阳市群众工作网络"), common[:-1] + "," + data_json[1:]
 
 
-def _network_data(session, generation_id: int, area: str) -> tuple[str | None, dict]:  # noqa: ANN001
+def _network_data(session: Session, generation_id: int, area: str) -> tuple[str | None, dict]:
     """The township name (None for county/city views) and the layers' data."""
     if area and maps.level_of(area) == "township":
         prefix = maps.area_prefix(area)

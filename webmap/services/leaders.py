@@ -1,0 +1,399 @@
+"""The leaders' hotspot analysis: the query, its aggregated result and the cache that keeps it.
+
+A query (kinds, statuses, date range, area, layer, rate unit, Gi* value, FDR) selects cases
+and an area; :func:`analysis` turns it into aggregated layers (H3 bins, unit rates, Gi*
+classes) with ``models.hotspots`` and ``geo`` and keeps the result while the data are
+unchanged (``models.cache``).  The page (``webmap.views.leaders``), the API
+(``webmap.views.api_leaders``) and ``qungong leaders analyse`` all call it.  Nothing in a
+result identifies a case: bins and units below five cases are dropped or masked downstream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from libpysal.weights import W
+from sqlalchemy.orm import Session
+
+from geo.density import MIN_COUNT, Grid, hex_bins, pattern_agreement, rates_per_thousand
+from geo.density import suppress_small as drop_small
+from geo.hotspots import HOTSPOT_CLASSES, getis_ord, spatial_weights
+from models import hotspots as case_queries
+from models import maps
+from models.cache import DataStamp, StampedCache, data_stamp
+from models.schema import CASE_KINDS, CASE_STATUSES
+from webmap.errors import ApiError
+
+__all__ = [
+    "LAYERS",
+    "PERMUTATIONS",
+    "TOLERANCE",
+    "Analysis",
+    "LeadersQuery",
+    "QueryError",
+    "analysis",
+    "class_counts",
+    "fdr_floor_units",
+    "mask_small",
+    "parse_query",
+]
+
+LAYERS = ("heat", "monthly", "rates", "hotspots")
+PERMUTATIONS = 999
+TOP_N = 20
+# H3 resolution of the heatmap and of the monthly frames, by the level being viewed: cells
+# a few screen pixels wide at that level's zoom, so binning cannot show on the heatmap.
+HEAT_RESOLUTION = {"city": 7, "county": 8, "township": 9}
+MONTHLY_RESOLUTION = {"city": 6, "county": 7, "township": 8}
+# Units the rates map uses by default, by viewed level (townships at city scale: 255 units
+# read better than 5,903 villages and keep the page small).
+RATE_UNIT = {"city": "township", "county": "village", "township": "village"}
+# Simplification of analysis polygons (degrees) by viewed level.
+TOLERANCE = {"city": 0.002, "county": 0.0005, "township": 0.0001}
+# A raster of about a hexagon's width, as the page's heatmap blurs it (pattern agreement).
+AGREEMENT_CELL = {"city": 0.01, "county": 0.004, "township": 0.0015}
+CACHE_SIZE = 8
+CACHE_SECONDS = 300.0
+
+
+class QueryError(ApiError):
+    """A query parameter that cannot be understood; the message names it."""
+
+    code = "bad_parameter"
+
+
+class Arguments(Protocol):
+    """What a query is parsed from: a request's ``args`` or any werkzeug ``MultiDict``."""
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+
+    def getlist(self, key: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class LeadersQuery:
+    """What a leaders' page, API call or command asks for."""
+
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    area: str = ""
+    layer: str = "heat"
+    unit: str = ""
+    gi: str = "rate"
+    fdr: bool = True
+
+    @property
+    def level(self) -> str:
+        """Viewed level: city, county or township (a village area shows its township)."""
+        if not self.area:
+            return "city"
+        level = maps.level_of(self.area)
+        return level if level in ("county", "township") else "city"
+
+    @property
+    def prefix(self) -> str:
+        """Code prefix of the viewed area ('' for the whole city)."""
+        return maps.area_prefix(self.area) if self.level != "city" else ""
+
+    @property
+    def rate_unit(self) -> str:
+        """Units of the rates layer: the one asked for, else the level's default."""
+        return self.unit or RATE_UNIT[self.level]
+
+    def case_filter(self) -> case_queries.CaseFilter:
+        """The cases this query selects, as ``models.hotspots`` takes them."""
+        return case_queries.CaseFilter(
+            kinds=self.kinds,
+            statuses=self.statuses,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            prefix=self.prefix,
+        )
+
+    def args(self, **changes: Any) -> dict[str, str]:
+        """Query-string parameters that reproduce this state (with ``changes``)."""
+        state = replace(self, **changes) if changes else self
+        out = {
+            "kind": ",".join(state.kinds),
+            "status": ",".join(state.statuses),
+            "from": state.date_from.isoformat() if state.date_from else "",
+            "to": state.date_to.isoformat() if state.date_to else "",
+            "area": state.area,
+            "layer": state.layer if state.layer != "heat" else "",
+            "unit": state.unit,
+            "gi": state.gi if state.gi != "rate" else "",
+            "fdr": "" if state.fdr else "0",
+        }
+        return {k: v for k, v in out.items() if v}
+
+
+def _choices(args: Arguments, name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values: list[str] = []
+    for raw in args.getlist(name):
+        values += [v.strip() for v in raw.split(",") if v.strip()]
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        msg = f"parameter {name!r} must be among {', '.join(allowed)}, got {bad}"
+        raise QueryError(msg)
+    return tuple(v for v in allowed if v in values)
+
+
+def parse_date(raw: str, *, name: str, end: bool) -> dt.date | None:
+    """A date from ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a year or month gives its first
+    day, or its last when ``end``.
+
+    >>> parse_date("2013-02", name="to", end=True)
+    datetime.date(2013, 2, 28)
+    >>> parse_date("2013", name="from", end=False)
+    datetime.date(2013, 1, 1)
+    """
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 4:  # a year
+            return dt.date(int(raw), 12, 31) if end else dt.date(int(raw), 1, 1)
+        if len(raw) == 7:  # a month
+            first = dt.date.fromisoformat(raw + "-01")
+            if not end:
+                return first
+            following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return following - dt.timedelta(days=1)
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        msg = f"parameter {name!r} must be YYYY, YYYY-MM or YYYY-MM-DD, got {raw!r}"
+        raise QueryError(msg) from None
+
+
+def _one_of(args: Arguments, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = args.get(name) or default
+    if value not in allowed:
+        msg = f"{name} must be one of {', '.join(a for a in allowed if a)}"
+        raise QueryError(msg)
+    return value
+
+
+def _area(args: Arguments, scope: Callable[[str], str]) -> str:
+    area = (args.get("area") or "").strip()
+    if area and not (area.isdigit() and len(area) in (12, 15)):
+        msg = "area must be a 12-digit division code"
+        raise QueryError(msg)
+    area = scope(area)
+    if area and maps.level_of(area) in ("city", "province"):
+        return ""
+    if area and maps.level_of(area) in ("village", "group"):
+        # A village is viewed within its township.
+        return maps.area_prefix(area)[:9] + "000"
+    return area
+
+
+def parse_query(args: Arguments, *, scope: Callable[[str], str] | None = None) -> LeadersQuery:
+    """A :class:`LeadersQuery` from request-style arguments.
+
+    Parameters
+    ----------
+    args
+        ``kind``, ``status`` (comma-separated or repeated), ``from``, ``to``, ``area``,
+        ``layer``, ``unit``, ``gi`` and ``fdr``.
+    scope
+        Maps the requested area code to the one the caller may see (the web passes
+        ``webmap.auth.scoped_area``); None leaves it as asked (the command line).
+
+    Raises
+    ------
+    QueryError
+        A parameter that cannot be understood; the message names it.
+    """
+    layer = _one_of(args, "layer", LAYERS, "heat")
+    unit = _one_of(args, "unit", ("", "township", "village"), "")
+    gi = _one_of(args, "gi", ("rate", "count"), "rate")
+    area = _area(args, scope or (lambda requested: requested))
+    date_from = parse_date(args.get("from") or "", name="from", end=False)
+    date_to = parse_date(args.get("to") or "", name="to", end=True)
+    if date_from and date_to and date_from > date_to:
+        msg = "the date range is reversed"
+        raise QueryError(msg)
+    return LeadersQuery(
+        kinds=_choices(args, "kind", CASE_KINDS),
+        statuses=_choices(args, "status", CASE_STATUSES),
+        date_from=date_from,
+        date_to=date_to,
+        area=area,
+        layer=layer,
+        unit=unit,
+        gi=gi,
+        fdr=(args.get("fdr") or "1") not in ("0", "false", "no"),
+    )
+
+
+@dataclass
+class Analysis:
+    """Aggregated layers of one query; none of them holds an individual case."""
+
+    total: int
+    months: pd.Series
+    heat: gpd.GeoDataFrame
+    monthly: gpd.GeoDataFrame
+    rates: gpd.GeoDataFrame
+    hotspots: gpd.GeoDataFrame
+    agreement: float | None
+    gi_units: int
+    gi_seconds: float
+
+    def top(self, n: int = TOP_N) -> pd.DataFrame:
+        """The ``n`` hottest villages (largest Gi* z) with masked small counts."""
+        hs = self.hotspots
+        if hs.empty:
+            return pd.DataFrame(columns=["code", "name", "count", "rate", "gi_z", "gi_p"])
+        order = hs.sort_values(["gi_z", "count"], ascending=[False, False]).head(n)
+        out = order[["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot", "geometry"]]
+        return mask_small(out.copy())
+
+
+def mask_small(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts and rates of units with fewer than five cases replaced by ``<5``."""
+    small = pd.to_numeric(frame["count"], errors="coerce").lt(MIN_COUNT).to_numpy()
+    hidden = f"<{MIN_COUNT}"
+    for col in ("count", "rate"):
+        if col in frame.columns:
+            values = frame[col].astype(object)
+            if col == "rate":
+                values = pd.Series(
+                    np.round(pd.to_numeric(frame[col], errors="coerce").to_numpy(float), 1),
+                    index=frame.index,
+                ).astype(object)
+            values[small] = hidden
+            frame[col] = values
+    return frame
+
+
+def fdr_floor_units(units: int, *, alpha: float) -> int:
+    """How many units must share the smallest permutation p for FDR to pass them at ``alpha``.
+
+    >>> fdr_floor_units(5903, alpha=0.01)
+    591
+    """
+    return int(np.ceil(units / (alpha * (PERMUTATIONS + 1))))
+
+
+def class_counts(hotspots: pd.DataFrame) -> dict[str, int]:
+    """Units per Gi* class, every class present (zero when none)."""
+    counts = hotspots["hotspot"].value_counts() if len(hotspots) else pd.Series(dtype=int)
+    return {c: int(counts.get(c, 0)) for c in HOTSPOT_CLASSES}
+
+
+# --------------------------------------------------------------------------------------
+# Compute and cache
+
+_results: StampedCache[Analysis] = StampedCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
+_weights: StampedCache[W] = StampedCache(maxsize=8)
+
+
+def analysis(
+    session: Session, generation_id: int, query: LeadersQuery, *, stamp: DataStamp | None = None
+) -> Analysis:
+    """The aggregated layers of ``query``, kept while the data are unchanged.
+
+    ``stamp`` (``models.cache.data_stamp``) is read from the session when not given; the
+    layer being shown is not part of the key, so switching layers costs nothing.
+    """
+    stamp = stamp or data_stamp(session)
+    key = (generation_id, replace(query, layer="heat"))
+    return _results.get_or_build(stamp, key, lambda: _compute(session, generation_id, query))
+
+
+def _with_rates(units: pd.DataFrame) -> gpd.GeoDataFrame:
+    frame = units.set_index("code", drop=False)
+    frame["rate"] = rates_per_thousand(frame["count"], frame["households"].astype("Float64"))
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
+
+
+def _agreement(points: pd.DataFrame, geo_points: gpd.GeoDataFrame, heat: Any, level: str) -> Any:
+    if not len(points) or heat.empty:
+        return None
+    west, south = points["lon"].min(), points["lat"].min()
+    east, north = points["lon"].max(), points["lat"].max()
+    grid = Grid.around((west, south, east + 1e-9, north + 1e-9), cell_deg=AGREEMENT_CELL[level])
+    try:
+        return pattern_agreement(geo_points, drop_small(heat), grid=grid)
+    except ValueError:
+        return None
+
+
+def _hotspots(
+    villages: gpd.GeoDataFrame, query: LeadersQuery, weights: Callable[[Any], W]
+) -> tuple[gpd.GeoDataFrame, int, float]:
+    """Gi* classes of the villages with a value, the number tested and the seconds taken."""
+    value = "rate" if query.gi == "rate" else "count"
+    tested = villages[np.isfinite(villages[value].to_numpy(dtype=float))].reset_index(drop=True)
+    started = time.perf_counter()
+    if len(tested) >= 3:
+        with warnings.catch_warnings():
+            # Villages dropped for lack of households can split the map into separate
+            # components; Gi* stays valid within each, so libpysal's warning is only noise.
+            warnings.filterwarnings("ignore", "The weights matrix is not fully connected")
+            hot = getis_ord(
+                tested,
+                value,
+                permutations=PERMUTATIONS,
+                fdr=query.fdr,
+                weights=weights(tested),
+            )
+    else:
+        hot = tested.assign(gi_z=0.0, gi_p=1.0, hotspot="ns")
+    seconds = time.perf_counter() - started
+    if query.level == "township":
+        hot = hot[hot["code"].str.startswith(query.prefix)].reset_index(drop=True)
+    return gpd.GeoDataFrame(hot, geometry="geometry", crs="EPSG:4326"), len(tested), seconds
+
+
+def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analysis:
+    case_filter = query.case_filter()
+    level = query.level
+    stamp = data_stamp(session).boundaries()
+    points = case_queries.case_points(session, case_filter)
+    rates = _with_rates(
+        case_queries.unit_case_counts(session, generation_id, case_filter, level=query.rate_unit)
+    )
+    # Gi* needs every village's neighbours: a township view tests the villages of its county
+    # and shows its own; wider views test the villages of the area itself.
+    study_prefix = query.prefix[:6] if level == "township" else query.prefix
+    villages = _with_rates(
+        case_queries.unit_case_counts(
+            session, generation_id, case_filter, level="village", prefix=study_prefix
+        )
+    )
+    geo_points = gpd.GeoDataFrame(
+        {"month": points["month"].to_numpy()},
+        geometry=gpd.points_from_xy(points["lon"], points["lat"]),
+        crs="EPSG:4326",
+    )
+    heat = hex_bins(geo_points, resolution=HEAT_RESOLUTION[level])
+    monthly = hex_bins(geo_points, resolution=MONTHLY_RESOLUTION[level], by="month")
+
+    def weights(tested: gpd.GeoDataFrame) -> W:
+        key = (generation_id, tuple(tested["code"]))
+        return _weights.get_or_build(stamp, key, lambda: spatial_weights(tested, kind="queen"))
+
+    hotspots, gi_units, gi_seconds = _hotspots(villages, query, weights)
+    return Analysis(
+        total=len(points),
+        months=points["month"].value_counts().sort_index().rename("count"),
+        heat=heat,
+        monthly=monthly,
+        rates=rates,
+        hotspots=hotspots,
+        agreement=_agreement(points, geo_points, heat, level),
+        gi_units=gi_units,
+        gi_seconds=gi_seconds,
+    )

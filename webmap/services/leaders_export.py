@@ -1,0 +1,144 @@
+"""The leaders' analysis as GeoJSON and CSV: what the API serves and the command line writes.
+
+Every function takes an :class:`~webmap.services.leaders.Analysis` and returns plain data
+(GeoJSON dicts, rows, CSV text), so ``/api/leaders/*`` and ``qungong leaders analyse`` write
+byte-for-byte the same figures.  Cells and units below five cases are dropped (maps) or read
+``<5`` (tables), exactly as on the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.density import MIN_COUNT
+from geo.density import suppress_small as drop_small
+from geo.layers.hotspots import feature_collection
+from webmap.services.leaders import (
+    PERMUTATIONS,
+    TOLERANCE,
+    Analysis,
+    LeadersQuery,
+    class_counts,
+    mask_small,
+)
+
+__all__ = ["TOP_COLUMNS", "layer_geojson", "top_csv", "top_geojson", "top_rows"]
+
+TOP_COLUMNS = ("rank", "code", "name", "count", "rate", "gi_z", "gi_p", "hotspot")
+
+
+def _meta(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
+    return {"query": query.args(), "cases": result.total, "min_count": MIN_COUNT}
+
+
+def heat_geojson(query: LeadersQuery, result: Analysis, *, month: str | None = None) -> dict:
+    """H3 hexagons with their case count (cells below five left out), of one month if given."""
+    bins = result.monthly if month else result.heat
+    if month:
+        bins = bins[bins["month"] == month]
+    props = ["h3", "count"] + (["month"] if month else [])
+    return {
+        **feature_collection(drop_small(bins), props),
+        **_meta(query, result),
+        "agreement": result.agreement,
+    }
+
+
+def monthly_geojson(query: LeadersQuery, result: Analysis) -> dict:
+    """Monthly H3 hexagons (``month``, ``h3``, ``count``) and the cases of every month."""
+    return {
+        **feature_collection(drop_small(result.monthly), ["month", "h3", "count"]),
+        **_meta(query, result),
+        "months": {str(k): int(v) for k, v in result.months.items()},
+    }
+
+
+def rates_geojson(query: LeadersQuery, result: Analysis) -> dict:
+    """Cases per 1,000 households by township or village; units below five left out."""
+    kept = drop_small(result.rates)
+    kept = kept.assign(rate=np.round(kept["rate"].to_numpy(dtype=float), 2))
+    collection = feature_collection(
+        kept,
+        ["code", "name", "households", "count", "rate"],
+        simplify_tolerance=TOLERANCE[query.level],
+    )
+    return {**collection, **_meta(query, result), "unit": query.rate_unit}
+
+
+def hotspots_geojson(query: LeadersQuery, result: Analysis) -> dict:
+    """Gi* class, z and p of every tested village; counts and rates below five read ``<5``."""
+    hs = mask_small(result.hotspots.copy())
+    hs["gi_z"] = np.round(hs["gi_z"].to_numpy(dtype=float), 3)
+    collection = feature_collection(
+        hs,
+        ["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot"],
+        simplify_tolerance=TOLERANCE[query.level],
+    )
+    return {
+        **collection,
+        **_meta(query, result),
+        "permutations": PERMUTATIONS,
+        "fdr": query.fdr,
+        "value": query.gi,
+        "classes": class_counts(result.hotspots),
+    }
+
+
+def layer_geojson(query: LeadersQuery, result: Analysis, layer: str | None = None) -> dict:
+    """The GeoJSON of one analysis layer (``query.layer`` unless ``layer`` is given)."""
+    builders = {
+        "heat": heat_geojson,
+        "monthly": monthly_geojson,
+        "rates": rates_geojson,
+        "hotspots": hotspots_geojson,
+    }
+    return builders[layer or query.layer](query, result)
+
+
+def top_rows(result: Analysis) -> list[dict[str, Any]]:
+    """The top villages as plain rows (rank first), ready for a table, CSV or JSON."""
+    top = result.top()
+    rows = []
+    for rank, rec in enumerate(top.drop(columns="geometry").to_dict("records"), start=1):
+        rows.append(
+            {
+                "rank": rank,
+                "code": rec["code"],
+                "name": rec["name"],
+                "count": rec["count"],
+                "rate": rec["rate"],
+                "gi_z": round(float(rec["gi_z"]), 3),
+                "gi_p": round(float(rec["gi_p"]), 4),
+                "hotspot": rec["hotspot"],
+            }
+        )
+    return rows
+
+
+def top_csv(result: Analysis) -> str:
+    """The 20 hottest villages as CSV text, with a BOM so Excel reads the Chinese names."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=TOP_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(top_rows(result))
+    return "\ufeff" + buffer.getvalue()
+
+
+def top_geojson(query: LeadersQuery, result: Analysis) -> dict:
+    """The 20 hottest villages as GeoJSON polygons with the table's figures."""
+    top = result.top()
+    frame = gpd.GeoDataFrame(
+        pd.DataFrame(top_rows(result)),
+        geometry=top["geometry"].to_numpy(),
+        crs="EPSG:4326",
+    )
+    collection = feature_collection(
+        frame, list(TOP_COLUMNS), simplify_tolerance=TOLERANCE[query.level]
+    )
+    return {**collection, **_meta(query, result)}
