@@ -48,7 +48,7 @@ from geo.layers.offline import localize  # noqa: E402
 from models import hotspots as q  # noqa: E402
 from models.cluster import LocalCluster, free_port  # noqa: E402
 from models.db import engine_for, migrate, transaction  # noqa: E402
-from models.maps import active_generation  # noqa: E402
+from models.places import active_generation  # noqa: E402
 from models.registers import upsert_stations  # noqa: E402
 from models.schema import Case  # noqa: E402
 from models.units import allocate_unit_ids, copy_units, ensure_generation  # noqa: E402

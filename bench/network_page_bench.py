@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from flask import Flask, Response
 
 from geo.layers.offline import localize, offline_map
-from models import maps
+from models import places
 from models.cluster import LocalCluster, free_port
 from models.db import migrate, session_factory
 from tests.webmap.browser import browser_page, login, serve
@@ -49,9 +49,9 @@ def timed_cli(args: list[str], env: dict[str, str]) -> float:
 def anchor_app(url: str, static_from: Flask) -> Flask:
     """A plain Folium page: a CircleMarker per station and the townships as GeoJson."""
     with session_factory(url)() as session:
-        generation = maps.active_generation(session)
-        stations = maps.stations_compact(session, generation.id)
-        townships = maps.units_geojson(session, generation.id, level="township", tolerance=0.001)
+        generation = places.active_generation(session)
+        stations = places.stations_compact(session, generation.id)
+        townships = places.units_geojson(session, generation.id, level="township", tolerance=0.001)
     m = offline_map(location=[27.2, 111.4], zoom_start=9)
     folium.GeoJson(townships, name="townships", tooltip=folium.GeoJsonTooltip(["name"])).add_to(m)
     for sid, lon, lat in stations:

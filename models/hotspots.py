@@ -51,7 +51,7 @@ class CaseFilter:
     date_from, date_to
         Inclusive range of ``opened_on`` (None: open-ended).
     prefix
-        Area code prefix (``models.maps.area_prefix``); cases of a township or village are
+        Area code prefix (``models.places.area_prefix``); cases of a township or village are
         matched on their township/village codes, of a county or the city on the county code.
     """
 

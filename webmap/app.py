@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Flask
 
-from geo.layers.offline import missing_assets
 from models.db import database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +48,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from webmap import auth, errors, i18n, vendor
+    from webmap import auth, db, errors, i18n, vendor
     from webmap.views import api, api_leaders, leaders, network, planners, review, staff, teams
 
+    db.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(vendor.bp)
@@ -76,11 +76,3 @@ NAV = (
     ("teams.index", "工作队路线"),
     ("staff.index", "数据导入"),
 )
-
-
-def assets_problem(app: Flask) -> str | None:
-    """A one-line explanation when the map assets are not installed, else None."""
-    missing = missing_assets(node_modules=Path(app.config["NODE_MODULES"]))
-    if not missing:
-        return None
-    return f"{len(missing)} map asset file(s) missing, e.g. {missing[0]}: run `make setup` (npm ci)"

@@ -9,7 +9,6 @@ from urllib.parse import urlparse
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     g,
     redirect,
@@ -22,8 +21,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from models import users
-from models.db import session_factory
-from models.maps import area_prefix
+from models.places import area_prefix
+from webmap.db import get_session
 from webmap.errors import ApiError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -46,8 +45,7 @@ def load_user() -> None:
     user_id = session.get("user_id")
     if user_id is None:
         return
-    with session_factory(current_app.config["DATABASE_URL"])() as db:
-        g.user = users.get_user(db, user_id)
+    g.user = users.get_user(get_session(), user_id)
 
 
 def login_required(*roles: str) -> Callable[[F], F]:
@@ -98,8 +96,7 @@ def login() -> ResponseReturnValue:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        with session_factory(current_app.config["DATABASE_URL"])() as db:
-            user = users.authenticate(db, username, password)
+        user = users.authenticate(get_session(), username, password)
         if user is not None:
             session.clear()
             session["user_id"] = user.id

@@ -168,7 +168,8 @@ _register_groups()
 @main.command("check")
 def check() -> None:
     """Check the installation: map assets and database."""
-    from webmap.app import PROJECT_ROOT, assets_problem, create_app
+    from webmap.app import PROJECT_ROOT, create_app
+    from webmap.vendor import assets_problem
 
     app = create_app()
     problem = assets_problem(app)

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import click
-from sqlalchemy import text
 
 from models.db import database_url, home, transaction
 from webmap.cli_helpers import fail
@@ -148,18 +147,12 @@ def load(directory: Path) -> None:
 
 def add_demo_users(url: str) -> None:
     """The demo's log-ins; the team user sees only the first township of the active generation."""
-    from models.maps import CITY_CODE, active_generation
+    from models.places import CITY_CODE, active_generation, first_unit_code
     from models.users import create_user
 
     with transaction(url) as session:
         generation = active_generation(session)
-        township = session.execute(
-            text(
-                "SELECT code FROM admin_unit WHERE generation_id = :g AND level = 'township'"
-                " ORDER BY code LIMIT 1"
-            ),
-            {"g": generation.id},
-        ).scalar_one()
+        township = first_unit_code(session, generation.id, level="township")
         for username, role, scope, name in DEMO_USERS:
             area = township if scope == "township" else CITY_CODE
             create_user(

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from werkzeug.datastructures import MultiDict
 
-from models import maps
+from models import places
 from models.db import database_url, session_factory
 from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.cli_helpers import fail
@@ -86,7 +86,7 @@ def analyse(
     try:
         query = parse_query(args)
         with session_factory(database_url())() as session:
-            generation = maps.active_generation(session)
+            generation = places.active_generation(session)
             if generation is None:
                 fail("no active boundary generation: import boundaries first")
             result = analysis(session, generation.id, query)

@@ -3,7 +3,8 @@
 Pages run on an intranet with no internet: Folium's default links to CDNs must never reach the
 browser.  Each asset Folium or a plugin asks for is known here by the name Folium gives it and
 mapped to a file of an npm package (installed at set-up from ``package.json``) or a file Folium
-ships in its own package.  An asset with no entry is an error, so a new plugin cannot slip a
+ships in its own package; the web app (``webmap.vendor``) serves those files and checks they
+are installed.  An asset with no entry is an error, so a new plugin cannot slip a
 CDN link into a page unnoticed.
 
 The mapping is applied per element instance, never to Folium's class-level lists, so one map's
@@ -13,12 +14,9 @@ settings cannot leak into another's.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import folium
 from branca.element import Element
-
-FOLIUM_TEMPLATES = Path(folium.__file__).parent / "templates"
 
 # asset name (as Folium names it) -> (source, path inside the source)
 # source "npm": a file below node_modules/; "folium": a file of folium/templates/.
@@ -76,17 +74,6 @@ def asset_url(name: str, *, base_url: str) -> str:
         msg = f"no local copy of the map asset {name!r}: add it to geo.layers.offline.ASSETS"
         raise UnknownAssetError(msg) from None
     return f"{base_url.rstrip('/')}/{source}/{path}"
-
-
-def asset_files(*, node_modules: Path) -> dict[str, Path]:
-    """Every asset name with the file on disk that serves it."""
-    roots = {"npm": node_modules, "folium": FOLIUM_TEMPLATES}
-    return {name: roots[source] / path for name, (source, path) in ASSETS.items()}
-
-
-def missing_assets(*, node_modules: Path) -> list[Path]:
-    """Asset files that are not on disk (set-up did not run, or failed)."""
-    return sorted({p for p in asset_files(node_modules=node_modules).values() if not p.is_file()})
 
 
 def _walk(element: Element) -> Iterator[Element]:

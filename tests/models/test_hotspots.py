@@ -8,7 +8,7 @@ import pytest
 
 from models import hotspots as q
 from models.db import session_factory
-from models.maps import active_generation
+from models.places import active_generation
 from tests.leaders_factories import HOT, SMALL_VILLAGE, grid_cases, insert_cases, load_grid_network
 
 

@@ -27,7 +27,7 @@ from geo.density import MIN_COUNT, Grid, hex_bins, pattern_agreement, rates_per_
 from geo.density import suppress_small as drop_small
 from geo.hotspots import HOTSPOT_CLASSES, getis_ord, spatial_weights
 from models import hotspots as case_queries
-from models import maps
+from models import places
 from models.cache import DataStamp, StampedCache, data_stamp
 from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.errors import ApiError
@@ -97,13 +97,13 @@ class LeadersQuery:
         """Viewed level: city, county or township (a village area shows its township)."""
         if not self.area:
             return "city"
-        level = maps.level_of(self.area)
+        level = places.level_of(self.area)
         return level if level in ("county", "township") else "city"
 
     @property
     def prefix(self) -> str:
         """Code prefix of the viewed area ('' for the whole city)."""
-        return maps.area_prefix(self.area) if self.level != "city" else ""
+        return places.area_prefix(self.area) if self.level != "city" else ""
 
     @property
     def rate_unit(self) -> str:
@@ -189,11 +189,11 @@ def _area(args: Arguments, scope: Callable[[str], str]) -> str:
         msg = "area must be a 12-digit division code"
         raise QueryError(msg)
     area = scope(area)
-    if area and maps.level_of(area) in ("city", "province"):
+    if area and places.level_of(area) in ("city", "province"):
         return ""
-    if area and maps.level_of(area) in ("village", "group"):
+    if area and places.level_of(area) in ("village", "group"):
         # A village is viewed within its township.
-        return maps.area_prefix(area)[:9] + "000"
+        return places.area_prefix(area)[:9] + "000"
     return area
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from models import maps
+from models import places
 from models.schema import LEVELS
 from webmap.auth import login_required, scoped_area, user_prefix
 from webmap.errors import ApiError, NotFound
@@ -33,7 +33,7 @@ def _float(name: str, lo: float, hi: float) -> float:
 
 
 def _generation(session):  # noqa: ANN001
-    generation = maps.active_generation(session)
+    generation = places.active_generation(session)
     if generation is None:
         msg = "no active boundary generation: import boundaries first"
         raise NotFound(msg, code="no_generation")
@@ -60,11 +60,11 @@ def units() -> ResponseReturnValue:
     area = scoped_area(request.args.get("area", ""))
     with db_session() as session:
         generation = _generation(session)
-        data = maps.units_geojson(
+        data = places.units_geojson(
             session,
             generation.id,
             level=level,
-            prefix=maps.area_prefix(area) if area else "",
+            prefix=places.area_prefix(area) if area else "",
             bbox=bbox,
             tolerance=_tolerance(zoom),
         )
@@ -79,7 +79,7 @@ def units_at() -> ResponseReturnValue:
     lat = _float("lat", -90, 90)
     with db_session() as session:
         generation = _generation(session)
-        found = maps.units_at(session, lon, lat, generation_id=generation.id)
+        found = places.units_at(session, lon, lat, generation_id=generation.id)
     return jsonify(generation=generation.name, lon=lon, lat=lat, units=found)
 
 
@@ -90,8 +90,8 @@ def stations() -> ResponseReturnValue:
     area = scoped_area(request.args.get("area", ""))
     with db_session() as session:
         generation = _generation(session)
-        rows = maps.stations_compact(
-            session, generation.id, prefix=maps.area_prefix(area) if area else ""
+        rows = places.stations_compact(
+            session, generation.id, prefix=places.area_prefix(area) if area else ""
         )
     return jsonify(generation=generation.name, stations=rows)
 
@@ -100,7 +100,7 @@ def stations() -> ResponseReturnValue:
 @login_required()
 def station(station_id: int) -> ResponseReturnValue:
     with db_session() as session:
-        detail = maps.station_detail(session, station_id)
+        detail = places.station_detail(session, station_id)
     if detail is None or not detail["village"]["code"].startswith(user_prefix()):
         msg = f"no station {station_id}"
         raise NotFound(msg)

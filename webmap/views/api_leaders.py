@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from models import maps
+from models import places
 from webmap.auth import login_required, scoped_area
 from webmap.errors import NotFound
 from webmap.services import leaders_export
@@ -26,7 +26,7 @@ bp = Blueprint("api_leaders", __name__, url_prefix="/api/leaders")
 def _request_analysis() -> tuple[LeadersQuery, Analysis]:
     query = parse_query(request.args, scope=scoped_area)
     with db_session() as session:
-        generation = maps.active_generation(session)
+        generation = places.active_generation(session)
         if generation is None:
             msg = "no active boundary generation: import boundaries first"
             raise NotFound(msg, code="no_generation")

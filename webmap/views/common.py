@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import folium
 from flask import current_app, render_template, request
 from sqlalchemy.orm import Session
 
 from geo.layers.offline import localize
-from models.db import session_factory
+from webmap.db import get_session
 from webmap.errors import ApiError
+from webmap.vendor import assets_problem
 
 
 @contextmanager
 def db_session() -> Iterator[Session]:
-    """A read session on the app's database, closed after the request's work."""
-    with session_factory(current_app.config["DATABASE_URL"])() as session:
-        yield session
+    """The request's session (``webmap.db``); the app closes it when the request ends."""
+    yield get_session()
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON for pages (no spaces, Chinese kept as is)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 class AssetsMissing(ApiError):
@@ -28,8 +35,6 @@ class AssetsMissing(ApiError):
 
 def render_map_page(template: str, m: folium.Map, **context: object) -> str:
     """Render a Folium map inside one of qungong's page templates, with local assets only."""
-    from webmap.app import assets_problem
-
     problem = assets_problem(current_app)
     if problem:
         raise AssetsMissing(problem)

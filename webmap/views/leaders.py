@@ -28,7 +28,7 @@ from geo.layers.hotspots import (
     rates_choropleth_layer,
 )
 from geo.layers.offline import localize, offline_map
-from models import maps
+from models import places
 from models.cache import StampedCache, data_stamp
 from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.auth import login_required, scoped_area
@@ -45,6 +45,7 @@ from webmap.services.leaders import (
     parse_query,
 )
 from webmap.services.leaders_export import top_rows
+from webmap.vendor import assets_problem
 from webmap.views.common import AssetsMissing, db_session, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
@@ -131,7 +132,7 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
         drill = None
     outlines = []
     for unit_level, label, _clickable in shown:
-        data = maps.units_geojson(
+        data = places.units_geojson(
             session,
             generation_id,
             level=unit_level,
@@ -147,12 +148,12 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
         # Thousands of stations at city scale are fetched only if the layer is switched on.
         "stations": None
         if level == "city"
-        else maps.stations_compact(session, generation_id, prefix=prefix),
+        else places.stations_compact(session, generation_id, prefix=prefix),
         "stationsUrl": url_for("api.stations", area=query.area or None),
         "stationsShown": level == "township",
-        "bounds": maps.extent(session, generation_id, prefix=prefix, level="county")
+        "bounds": places.extent(session, generation_id, prefix=prefix, level="county")
         if level == "city"
-        else maps.extent(session, generation_id, prefix=prefix, level=level),
+        else places.extent(session, generation_id, prefix=prefix, level=level),
     }
 
 
@@ -202,11 +203,11 @@ def _breadcrumbs(
     if query.level == "township":
         codes.append(query.area)
     for code in codes:
-        found = maps.units_geojson(
+        found = places.units_geojson(
             session,
             generation_id,
-            level=maps.level_of(code),
-            prefix=maps.area_prefix(code),
+            level=places.level_of(code),
+            prefix=places.area_prefix(code),
             tolerance=0.01,
             limit=1,
         )["features"]
@@ -227,7 +228,7 @@ def index() -> str:
     query = parse_query(request.args, scope=scoped_area)
     pieces: dict[str, Any] = {}
     with db_session() as session:
-        generation = maps.active_generation(session)
+        generation = places.active_generation(session)
         if generation is not None:
             stamp = data_stamp(session)
             key = (generation.id, query, str(get_locale()), request.script_root)
@@ -254,8 +255,6 @@ def _base_map() -> folium.Map:
 
 def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> dict[str, Any]:
     """Map pieces (header, body, script) and side-panel figures of one page state."""
-    from webmap.app import assets_problem
-
     problem = assets_problem(current_app)
     if problem:
         raise AssetsMissing(problem)

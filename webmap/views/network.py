@@ -9,10 +9,10 @@ from jinja2 import Template
 from sqlalchemy.orm import Session
 
 from geo.layers.offline import offline_map
-from models import maps
+from models import places
 from models.cache import StampedCache, data_stamp
 from webmap.auth import login_required, scoped_area
-from webmap.views.common import db_session, render_map_page
+from webmap.views.common import db_session, dumps, render_map_page
 
 bp = Blueprint("network", __name__)
 
@@ -57,10 +57,10 @@ def _text() -> dict[str, str]:
 @login_required()
 def index() -> str:
     area = scoped_area(request.args.get("area", "").strip())
-    if maps.level_of(area) == "city":
+    if places.level_of(area) == "city":
         area = ""
     with db_session() as session:
-        generation = maps.active_generation(session)
+        generation = places.active_generation(session)
         m = offline_map(
             location=[27.2, 111.4],
             zoom_start=9,
@@ -70,7 +70,7 @@ def index() -> str:
         title = _("邵阳市群众工作网络")
         counts: dict[str, int] = {}
         if generation is not None:
-            counts = maps.level_counts(session, generation.id)
+            counts = places.level_counts(session, generation.id)
             title, config_json = _network_config(session, generation.id, area)
             m.get_root().header.add_child(
                 JavascriptLink(url_for("static", filename="network.js")), name="network_js"
@@ -96,11 +96,11 @@ def _network_config(session: Session, generation_id: int, area: str) -> tuple[st
 
     def build() -> tuple[str | None, str]:
         name, data = _network_data(session, generation_id, area)
-        return name, maps.dumps(data)
+        return name, dumps(data)
 
     stamp = data_stamp(session).boundaries()
     name, data_json = _layers.get_or_build(stamp, (generation_id, area), build)
-    common = maps.dumps(
+    common = dumps(
         {
             "text": _text(),
             "unitsUrl": url_for("api.units"),
@@ -113,48 +113,48 @@ def _network_config(session: Session, generation_id: int, area: str) -> tuple[st
 
 def _network_data(session: Session, generation_id: int, area: str) -> tuple[str | None, dict]:
     """The township name (None for county/city views) and the layers' data."""
-    if area and maps.level_of(area) == "township":
-        prefix = maps.area_prefix(area)
-        township = maps.units_geojson(session, generation_id, level="township", prefix=prefix)
+    if area and places.level_of(area) == "township":
+        prefix = places.area_prefix(area)
+        township = places.units_geojson(session, generation_id, level="township", prefix=prefix)
         if township["features"]:
             name = township["features"][0]["properties"]["name"]
             return name, {
                 "townships": township,
-                "villages": maps.units_geojson(
+                "villages": places.units_geojson(
                     session,
                     generation_id,
                     level="village",
                     prefix=prefix,
                     tolerance=TOWNSHIP_TOLERANCE["village"],
                 ),
-                "groups": maps.units_geojson(
+                "groups": places.units_geojson(
                     session,
                     generation_id,
                     level="group",
                     prefix=prefix,
                     tolerance=TOWNSHIP_TOLERANCE["group"],
                 ),
-                "stations": maps.stations_compact(session, generation_id, prefix=prefix),
-                "bounds": maps.extent(session, generation_id, prefix=prefix, level="township"),
+                "stations": places.stations_compact(session, generation_id, prefix=prefix),
+                "bounds": places.extent(session, generation_id, prefix=prefix, level="township"),
                 "lazy": False,
             }
-    prefix = maps.area_prefix(area) if area and maps.level_of(area) == "county" else ""
+    prefix = places.area_prefix(area) if area and places.level_of(area) == "county" else ""
     return None, {
-        "counties": maps.units_geojson(
+        "counties": places.units_geojson(
             session,
             generation_id,
             level="county",
             prefix=prefix,
             tolerance=CITY_TOLERANCE["county"],
         ),
-        "townships": maps.units_geojson(
+        "townships": places.units_geojson(
             session,
             generation_id,
             level="township",
             prefix=prefix,
             tolerance=CITY_TOLERANCE["township"],
         ),
-        "stations": maps.stations_compact(session, generation_id, prefix=prefix),
-        "bounds": maps.extent(session, generation_id, prefix=prefix),
+        "stations": places.stations_compact(session, generation_id, prefix=prefix),
+        "bounds": places.extent(session, generation_id, prefix=prefix),
         "lazy": True,
     }

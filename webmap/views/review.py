@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from geo.coords import to_wgs84
 from geo.layers.offline import offline_map
 from models import activity
-from models.db import transaction
 from models.schema import ReviewItem
 from webmap.auth import login_required, user_prefix
+from webmap.db import transaction
 from webmap.errors import ApiError
 from webmap.views.common import db_session, render_map_page
 
@@ -81,7 +81,7 @@ def item(item_id: int) -> ResponseReturnValue:
         point, problem = _chosen_point(found, request.form)
         if point is not None:
             try:
-                with transaction(current_app.config["DATABASE_URL"]) as session:
+                with transaction() as session:
                     done = activity.resolve_review_item(
                         session, item_id, lon=point[0], lat=point[1], username=g.user.username
                     )

@@ -1,12 +1,12 @@
-"""Read queries behind the map pages: active generation, unit outlines, stations, point lookup.
+"""Read queries on places: administrative units (codes, outlines, lookup) and stations.
 
+What the map pages, the API and the services read about the network's units and stations.
 GeoJSON is built inside PostGIS (simplified and rounded there) so that pages get only what a
 view needs and Python never loops over features.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select, text
@@ -216,6 +216,11 @@ def level_counts(session: Session, generation_id: int) -> dict[str, int]:
     return {level: int(n) for level, n in rows}
 
 
-def dumps(obj: Any) -> str:
-    """Compact JSON for pages (no spaces, Chinese kept as is)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+def first_unit_code(session: Session, generation_id: int, *, level: str) -> str | None:
+    """The smallest code of the generation's units of ``level`` (e.g. a demo user's area)."""
+    return session.scalar(
+        select(AdminUnit.code)
+        .where(AdminUnit.generation_id == generation_id, AdminUnit.level == level)
+        .order_by(AdminUnit.code)
+        .limit(1)
+    )
