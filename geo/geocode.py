@@ -17,6 +17,13 @@ one or more boundary generations) and then answers each address with a dictionar
    ``03组``, ``十二组``).
 5. Only when no village name is found under a known township (or county), compare the written
    name with the villages there that differ by one character (rapidfuzz Hamming distance).
+6. Check: a ``matched`` answer never lies outside a county or township written before it.  When
+   they disagree (``城步县…新屋村`` with 新屋村 only in 洞口县), the answer is ``ambiguous``
+   with both the village and the place named, for a person to decide.
+
+What else a row and its upload say about the place (a county column, a case number beginning
+with a division code, the uploading user's area) comes in as keyword hints to :meth:`geocode`:
+they decide only between candidates the text fits equally well, and never override the text.
 
 Units of an inactive generation are indexed only where their name differs from that of their
 active successor (a village merged away, ``邵东县`` for ``邵东市``).  When the finest unit named
@@ -26,53 +33,35 @@ not (a merged-away village), the old unit is returned with its active ``successo
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Hamming
 
+from geo.address_text import (
+    _CITY,
+    _COUNTY,
+    _FOREIGN_ANY,
+    _FOREIGN_HEAD,
+    _GROUP,
+    _GROUP_GAP,
+    _GROUP_RE,
+    _TOWNSHIP,
+    _VILLAGE,
+    _VILLAGE_SUFFIXES,
+    LEVELS,
+    SHAOYANG_CITY_CODE,
+    _chinese_int,
+    code_prefix,
+    normalise_address,
+    parse_group_number,
+    strip_suffix,
+)
+from geo.gazetteer_index import GazetteerIndex
+
 __all__ = ["Gazetteer", "GeocodeResult", "normalise_address", "parse_group_number"]
-
-LEVELS: tuple[str, ...] = ("city", "county", "township", "village", "group")
-_CITY, _COUNTY, _TOWNSHIP, _VILLAGE, _GROUP = range(5)
-SHAOYANG_CITY_CODE = "430500000000"
-
-# Longest first: the first suffix that fits is the one dropped.
-_COUNTY_SUFFIXES = ("苗族自治县", "自治县", "县", "市", "区")
-_TOWNSHIP_SUFFIXES = ("街道办事处", "办事处", "街道", "镇", "乡")
-_VILLAGE_SUFFIXES = ("居民委员会", "村民委员会", "居委会", "村委会", "社区", "村")
-_ETHNIC_TOWNSHIP = re.compile(r"^(.+?)((?:[\u4e00-\u9fff]{1,2}族)+)乡$")
-
-_PUNCT = re.compile(r"[\s,，。.、;；:：!！?？'\"“”‘’()（）\[\]【】<>《》{}\-—_/\\|#*~·]+")
-_PREFIX = re.compile(r"^(?:中华人民共和国|中国)?(?:湖南省|湖南)?")
-_GROUP_RE = re.compile(
-    r"第?([0-9]{1,3}|[零〇一二两三四五六七八九十百]{1,6})(?:村民小组|村民组|小组|组|队)"
-)
-# A group number may sit a few characters after the village name (``田心村委会3组``).
-_GROUP_GAP = 3
-
-_PROVINCES = (
-    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
-    "安徽", "福建", "江西", "山东", "河南", "湖北", "广东", "广西", "海南", "重庆", "四川",
-    "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "台湾", "香港", "澳门",
-)  # fmt: skip
-_HUNAN_OTHER_CITIES = (
-    "长沙", "株洲", "湘潭", "衡阳", "岳阳", "常德", "张家界", "益阳", "郴州", "永州", "怀化",
-    "娄底", "湘西",
-)  # fmt: skip
-_FOREIGN_NAMES = _PROVINCES + _HUNAN_OTHER_CITIES + ("广州", "深圳", "东莞", "武汉", "杭州")
-# A bare place name could be a village (长沙村); followed by one of these it cannot.
-_FOREIGN_HEAD = re.compile(
-    "^(?:" + "|".join(_FOREIGN_NAMES) + r")(?:省|市|自治区|自治州|州|地区|县|区|壮族|回族|维吾尔)"
-)
-_FOREIGN_ANY = re.compile("|".join(_FOREIGN_NAMES))
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,127 +105,6 @@ class GeocodeResult:
 RESULT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(GeocodeResult))
 
 
-def normalise_address(address: object) -> str:
-    """Return the address NFKC-normalised, without spaces, punctuation or province prefix.
-
-    Parameters
-    ----------
-    address : object
-        Anything; non-strings give ``""``.
-
-    Returns
-    -------
-    str
-        The cleaned text (full-width digits become ASCII digits).
-
-    Examples
-    --------
-    >>> normalise_address(" 湖南省 邵阳市，洞口县 ３组 ")
-    '邵阳市洞口县3组'
-    """
-    if not isinstance(address, str):
-        return ""
-    text = _PUNCT.sub("", unicodedata.normalize("NFKC", address))
-    return _PREFIX.sub("", text, count=1)
-
-
-def _chinese_int(text: str) -> int | None:
-    """Read ``3``, ``03``, ``三``, ``十二``, ``二十``, ``二十三`` or ``〇三`` as an int."""
-    if text.isdigit():
-        return int(text)
-    if "百" in text:
-        head, _, tail = text.partition("百")
-        hundreds = _CN_DIGITS.get(head, -1) if len(head) == 1 else -1
-        rest = _chinese_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
-        if hundreds < 0 or rest is None:
-            return None
-        return hundreds * 100 + rest
-    if "十" in text:
-        head, _, tail = text.partition("十")
-        if "十" in tail or len(head) > 1 or len(tail) > 1:
-            return None
-        tens = _CN_DIGITS.get(head, -1) if head else 1
-        units = _CN_DIGITS.get(tail, -1) if tail else 0
-        if tens < 0 or units < 0:
-            return None
-        return tens * 10 + units
-    value = 0
-    for char in text:
-        digit = _CN_DIGITS.get(char)
-        if digit is None:
-            return None
-        value = value * 10 + digit
-    return value
-
-
-def parse_group_number(text: str) -> int | None:
-    """Return the villager-group number written at the start of ``text``, if any.
-
-    Parameters
-    ----------
-    text : str
-        Normalised text, e.g. ``"第三村民小组"``, ``"03组"``, ``"十二组"``.
-
-    Returns
-    -------
-    int or None
-        The group number, or None when ``text`` does not start with one.
-
-    Examples
-    --------
-    >>> parse_group_number("第十二村民小组"), parse_group_number("03组"), parse_group_number("门口")
-    (12, 3, None)
-    """
-    match = _GROUP_RE.match(text)
-    if match is None:
-        return None
-    number = _chinese_int(match.group(1))
-    return number if number else None
-
-
-def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> tuple[str, str]:
-    for suffix in suffixes:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)], suffix
-    return name, ""
-
-
-def _name_variants(name: str, level: int) -> list[tuple[str, bool]]:
-    """Spellings of one unit's name people use, each flagged True if it is the full name."""
-    variants = [(name, True)]
-    if level == _COUNTY:
-        core, _ = _strip_suffix(name, _COUNTY_SUFFIXES)
-        variants.append((core, False))
-        if name.endswith("自治县"):
-            variants.append((core + "县", False))
-    elif level == _TOWNSHIP:
-        ethnic = _ETHNIC_TOWNSHIP.match(name)
-        if ethnic:
-            core = ethnic.group(1)
-            variants += [(core, False), (core + "乡", False), (core + ethnic.group(2), False)]
-        else:
-            core, suffix = _strip_suffix(name, _TOWNSHIP_SUFFIXES)
-            variants.append((core, False))
-            if suffix == "街道":
-                variants += [(core + "街道办事处", True), (core + "办事处", True)]
-                variants.append((core + "街道办", True))
-            elif suffix in ("镇", "乡"):
-                # Many 乡 became 镇 (and people still say the old one).
-                variants.append((core + ("乡" if suffix == "镇" else "镇"), False))
-    elif level == _VILLAGE:
-        core, suffix = _strip_suffix(name, _VILLAGE_SUFFIXES)
-        variants.append((core, False))
-        if suffix in ("社区", "居委会", "居民委员会"):
-            variants += [(core + "社区", True), (core + "居委会", True)]
-        elif suffix == "村":
-            variants.append((core + "村委会", True))
-    elif level == _CITY:
-        core, _ = _strip_suffix(name, ("市",))
-        variants.append((core, False))
-    # One character is too common to stand for a place.
-    return [(v, full) for v, full in dict.fromkeys(variants) if len(v) >= 2]
-
-
 _LEVEL_REASON = {
     _GROUP: "匹配到村民小组",
     _VILLAGE: "匹配到村（社区）",
@@ -246,182 +114,16 @@ _LEVEL_REASON = {
 }
 
 
-class Gazetteer:
+class Gazetteer(GazetteerIndex):
     """Name indexes over the units table, answering :meth:`geocode` without a database.
 
-    Build it with :meth:`from_units`.
+    Build it with :meth:`from_units` (see :class:`geo.gazetteer_index.GazetteerIndex`).
     """
 
-    def __init__(self) -> None:
-        self.active_generation: str = ""
-        self._code: list[str] = []
-        self._name: list[str] = []
-        self._level: list[int] = []
-        self._parent: list[int] = []
-        self._canon: list[int] = []
-        self._county: list[int] = []
-        self._lon: list[float | None] = []
-        self._lat: list[float | None] = []
-        self._generation: list[str] = []
-        self._active: list[bool] = []
-        self._vocab: dict[str, tuple[tuple[int, bool], ...]] = {}
-        self._lengths: dict[str, tuple[int, ...]] = {}
-        self._groups: dict[tuple[int, int], int] = {}
-        self._children: dict[int, list[int]] = {}
-        self._county_villages: dict[int, list[int]] = {}
-        self._cache: dict[str, GeocodeResult] = {}
-
-    # ------------------------------------------------------------------ building
-    @classmethod
-    def from_units(
-        cls,
-        units: pd.DataFrame,
-        *,
-        active_generation: str,
-        successors: Mapping[str, str] | None = None,
-    ) -> Gazetteer:
-        """Build the gazetteer from a units table.
-
-        Parameters
-        ----------
-        units : pandas.DataFrame
-            Columns ``generation, level, code, name, parent_code, county_code, lon, lat`` and
-            optionally ``successor_code`` (active-generation unit containing a historic unit).
-        active_generation : str
-            The generation whose units are current.
-        successors : Mapping[str, str], optional
-            Historic code -> active code, used where ``successor_code`` is absent or empty.
-            Historic units with neither get the active unit with the same code, or else the
-            active unit of the same name under the same (active) parent.
-
-        Returns
-        -------
-        Gazetteer
-        """
-        required = {"generation", "level", "code", "name", "parent_code", "lon", "lat"}
-        missing = required - set(units.columns)
-        if missing:
-            msg = f"units table lacks columns: {sorted(missing)}"
-            raise ValueError(msg)
-        generations = units["generation"].astype(str)
-        if not (generations == str(active_generation)).any():
-            msg = f"no units of the active generation {active_generation!r}"
-            raise ValueError(msg)
-        self = cls()
-        self.active_generation = str(active_generation)
-        self._load_units(units, generations, successors or {})
-        self._build_indexes()
-        return self
-
-    def _load_units(
-        self, units: pd.DataFrame, generations: pd.Series, successors: Mapping[str, str]
-    ) -> None:
-        level_of = {name: i for i, name in enumerate(LEVELS)}
-        levels = units["level"].map(level_of)
-        if levels.isna().any():
-            bad = sorted(set(units.loc[levels.isna(), "level"].astype(str)))
-            msg = f"unknown unit levels: {bad}"
-            raise ValueError(msg)
-        succ_col = (
-            units["successor_code"].tolist()
-            if "successor_code" in units.columns
-            else [None] * len(units)
-        )
-        # Parents first, so each unit's parent (and its canonical form) is known when it comes.
-        order = levels.to_numpy().argsort(kind="stable")
-        cols = {c: units[c].tolist() for c in ("code", "name", "parent_code", "lon", "lat")}
-        gens = generations.tolist()
-        lvls = levels.astype(int).tolist()
-        index: dict[tuple[str, str], int] = {}
-        active_by_code: dict[str, int] = {}
-        active_child_by_name: dict[tuple[int, str], int] = {}
-        pending_succ: list[tuple[int, str | None]] = []
-        for row in order.tolist():
-            code = str(cols["code"][row])
-            gen = gens[row]
-            level = lvls[row]
-            parent_code = cols["parent_code"][row]
-            parent = index.get((gen, str(parent_code)), -1) if isinstance(parent_code, str) else -1
-            i = len(self._code)
-            self._code.append(code)
-            self._name.append(str(cols["name"][row]))
-            self._level.append(level)
-            self._parent.append(parent)
-            self._lon.append(_as_float(cols["lon"][row]))
-            self._lat.append(_as_float(cols["lat"][row]))
-            self._generation.append(gen)
-            is_active = gen == self.active_generation
-            self._active.append(is_active)
-            index[(gen, code)] = i
-            if is_active:
-                active_by_code[code] = i
-                self._canon.append(i)
-                if parent >= 0:
-                    active_child_by_name[(parent, self._name[i])] = i
-                    # 邵东县 -> 邵东市: a county or township renamed only in its suffix.
-                    core = _core_name(self._name[i], level)
-                    key = (parent, "core:" + core)
-                    active_child_by_name[key] = -2 if key in active_child_by_name else i
-            else:
-                self._canon.append(-1)
-                succ = succ_col[row]
-                succ = succ if isinstance(succ, str) and succ else successors.get(code)
-                pending_succ.append((i, succ))
-        # Historic units in parent-first order: a fallback by name needs the parent's canon.
-        for i, succ in pending_succ:
-            canon = active_by_code.get(succ, -1) if succ else -1
-            if canon < 0 and not succ:
-                canon = active_by_code.get(self._code[i], -1)
-                if canon < 0:
-                    parent = self._parent[i]
-                    parent_canon = self._canon[parent] if parent >= 0 else -1
-                    if parent_canon >= 0:
-                        canon = active_child_by_name.get((parent_canon, self._name[i]), -1)
-                        if canon < 0 and self._level[i] in (_COUNTY, _TOWNSHIP):
-                            core = _core_name(self._name[i], self._level[i])
-                            canon = active_child_by_name.get((parent_canon, "core:" + core), -1)
-            # A historic unit with no active equivalent stands for itself.
-            self._canon[i] = canon if canon >= 0 else i
-        for i in range(len(self._code)):
-            j = i
-            while j >= 0 and self._level[j] > _COUNTY:
-                j = self._parent[j]
-            self._county.append(self._canon[j] if j >= 0 and self._level[j] == _COUNTY else -1)
-
-    def _build_indexes(self) -> None:
-        vocab: dict[str, list[tuple[int, bool]]] = {}
-        for i, level in enumerate(self._level):
-            if level == _GROUP:
-                village = self._parent[i]
-                number = _group_number(self._code[i], self._name[i])
-                if village >= 0 and number is not None:
-                    self._groups[(village, number)] = i
-                continue
-            canon = self._canon[i]
-            # A historic unit whose name lives on in its successor adds nothing to look up.
-            if canon != i and self._name[canon] == self._name[i]:
-                continue
-            if level in (_TOWNSHIP, _VILLAGE) and self._parent[i] >= 0:
-                self._children.setdefault(self._canon[self._parent[i]], []).append(i)
-            if level == _VILLAGE and self._county[i] >= 0:
-                self._county_villages.setdefault(self._county[i], []).append(i)
-            for variant, full in _name_variants(self._name[i], level):
-                vocab.setdefault(variant, []).append((i, full))
-        city_short = {v for i, lvl in enumerate(self._level) if lvl == _CITY
-                      for v, _ in _name_variants(self._name[i], _CITY)}  # fmt: skip
-        city_short |= {"邵阳市", "邵阳"}
-        for variant, hits in vocab.items():
-            # ``邵阳`` is the city, not 邵阳县, unless written in full.
-            if variant in city_short:
-                hits[:] = [h for h in hits if h[1] or self._level[h[0]] == _CITY]
-        self._vocab = {k: tuple(v) for k, v in vocab.items() if v}
-        lengths: dict[str, set[int]] = {}
-        for variant in self._vocab:
-            lengths.setdefault(variant[:2], set()).add(len(variant))
-        self._lengths = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
-
     # ------------------------------------------------------------------ answering
-    def geocode(self, address: str | None) -> GeocodeResult:
+    def geocode(
+        self, address: str | None, *, county: str | None = None, area: str | None = None
+    ) -> GeocodeResult:
         """Geocode one free-text address.
 
         Parameters
@@ -429,11 +131,19 @@ class Gazetteer:
         address : str or None
             As written by people: parts omitted, suffixes dropped, group numbers in any form,
             old names, house numbers and landmarks, the odd typo.
+        county : str, optional
+            What else the row says about its county: a county column, or the division code a
+            case number begins with (6 or 12 digits).  A hint, never a constraint: it decides
+            between equally good candidates, and what the address itself names wins over it.
+        area : str, optional
+            The code of the uploading user's area (any level), used like ``county``.
 
         Returns
         -------
         GeocodeResult
-            Never raises on bad input: empty or unusable text gives ``unmatched``.
+            Never raises on bad input: empty or unusable text gives ``unmatched``.  A
+            ``matched`` answer never lies outside a county or township the address names: when
+            they disagree with the village name, the answer is ``ambiguous`` with both.
         """
         text = normalise_address(address)
         if not text:
@@ -441,18 +151,30 @@ class Gazetteer:
         if _FOREIGN_HEAD.match(text):
             return GeocodeResult("unmatched", reason="不在邵阳市范围")
         tokens = self._scan(text)
-        result = self._resolve(text, tokens)
+        hints = tuple(p for p in (code_prefix(county), code_prefix(area)) if p)
+        result = self._resolve(text, tokens, hints)
         if result is None:
             reason = "不在邵阳市范围" if _FOREIGN_ANY.search(text) else "未找到地址"
             return GeocodeResult("unmatched", reason=reason)
         return result
 
-    def geocode_many(self, addresses: Iterable[str | None]) -> pd.DataFrame:
+    def geocode_many(
+        self,
+        addresses: Iterable[str | None],
+        *,
+        counties: Iterable[str | None] | None = None,
+        area: str | None = None,
+    ) -> pd.DataFrame:
         """Geocode many addresses, answering repeated ones from a cache.
 
         Parameters
         ----------
         addresses : Iterable[str or None]
+        counties : Iterable[str or None], optional
+            One county hint per address (see :meth:`geocode`), e.g. a county column or the
+            first six digits of each case number.
+        area : str, optional
+            The uploading user's area code, a hint for every address.
 
         Returns
         -------
@@ -463,11 +185,17 @@ class Gazetteer:
         cache = self._cache
         rows = []
         items = list(addresses)
-        for address in items:
-            key = address if isinstance(address, str) else ""
+        hints = [None] * len(items) if counties is None else list(counties)
+        if len(hints) != len(items):
+            msg = f"{len(hints)} county hints for {len(items)} addresses"
+            raise ValueError(msg)
+        area_prefix = code_prefix(area)
+        for address, hint in zip(items, hints, strict=True):
+            county = code_prefix(hint)
+            key = (address if isinstance(address, str) else "", county, area_prefix)
             result = cache.get(key)
             if result is None:
-                result = self.geocode(address)
+                result = self.geocode(address, county=county, area=area_prefix)
                 if len(cache) < 1_000_000:
                     cache[key] = result
             rows.append(
@@ -502,7 +230,10 @@ class Gazetteer:
         return tokens
 
     def _resolve(
-        self, text: str, tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]]
+        self,
+        text: str,
+        tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]],
+        hints: tuple[str, ...] = (),
     ) -> GeocodeResult | None:
         level = self._level
         canon = self._canon
@@ -520,8 +251,37 @@ class Gazetteer:
                 elif lvl == _CITY:
                     city_seen = True
 
+        best_key, best, beaten = self._rank_villages(text, tokens, townships, counties, hints)
+        if best_key is not None:
+            t_match, c_match = best_key[0], best_key[1]
+            # A named township that contains none of the villages seen: the village name may
+            # be misspelt, so look under the township before trusting a village elsewhere.
+            if not t_match and townships:
+                fuzzy = self._fuzzy_under_context(text, tokens, townships, counties, hints)
+                if fuzzy is not None:
+                    return fuzzy
+            by_hint = best_key[2] and any(k[:2] == best_key[:2] and not k[2] for k in beaten)
+            note = "（据行政区提示确定）" if by_hint else ""
+            return self._village_answer(
+                text, tokens, best, t_match=t_match, c_match=c_match, note=note
+            )
+
+        return self._coarse_answer(text, tokens, townships, counties, hints, city_seen=city_seen)
+
+    def _rank_villages(
+        self,
+        text: str,
+        tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]],
+        townships: dict[int, set[int]],
+        counties: dict[int, set[int]],
+        hints: tuple[str, ...],
+    ) -> tuple[tuple | None, list[tuple[int, int, int | None]], list[tuple]]:
+        """The best key, the villages that share it and the keys of those beaten (with hints)."""
+        level = self._level
+        canon = self._canon
         best_key: tuple | None = None
         best: list[tuple[int, int, int | None]] = []  # (unit, token, group number)
+        beaten: list[tuple] = []  # keys of the villages that lost, to see what decided
         for t, (start, end, hits) in enumerate(tokens):
             group_no: int | None = None
             group_checked = False
@@ -536,30 +296,45 @@ class Gazetteer:
                 county = self._county[u]
                 t_match = any(township in s for k, s in townships.items() if k != t)
                 c_match = any(county in s for k, s in counties.items() if k != t)
-                key = (t_match, c_match, group_no is not None, full, -start, self._active[u])
+                # What the address says comes first; the row's and upload's hints only decide
+                # between villages the text fits equally well.
+                hinted = bool(hints) and self._inside(u, hints)
+                key = (t_match, c_match, hinted, group_no is not None, full, -start,
+                       self._active[u])  # fmt: skip
                 if best_key is None or key > best_key:
+                    if hints and best_key is not None:
+                        beaten.append(best_key)
                     best_key = key
                     best = [(u, t, group_no)]
                 elif key == best_key:
                     best.append((u, t, group_no))
+                elif hints:
+                    beaten.append(key)
 
-        if best_key is not None:
-            t_match, c_match = best_key[0], best_key[1]
-            # A named township that contains none of the villages seen: the village name may
-            # be misspelt, so look under the township before trusting a village elsewhere.
-            if not t_match and townships:
-                fuzzy = self._fuzzy_under_context(text, tokens, townships, counties)
-                if fuzzy is not None:
-                    return fuzzy
-            return self._village_answer(text, tokens, best, t_match=t_match, c_match=c_match)
+        return best_key, best, beaten
 
-        fuzzy = self._fuzzy_under_context(text, tokens, townships, counties)
+    def _coarse_answer(
+        self,
+        text: str,
+        tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]],
+        townships: dict[int, set[int]],
+        counties: dict[int, set[int]],
+        hints: tuple[str, ...],
+        *,
+        city_seen: bool,
+    ) -> GeocodeResult | None:
+        """No village name found: a misspelt one, else the township, county or city."""
+        level = self._level
+        fuzzy = self._fuzzy_under_context(text, tokens, townships, counties, hints)
         if fuzzy is not None:
             return fuzzy
         if townships:
-            return self._township_answer(tokens, townships, counties)
+            return self._township_answer(tokens, townships, counties, hints)
         if counties:
             found = sorted(set().union(*counties.values()))
+            inside = [u for u in found if self._inside(u, hints)]
+            if len(found) > 1 and len(inside) == 1:
+                found = inside
             if len(found) == 1:
                 return self._answer(found[0], score=0.3, reason=_LEVEL_REASON[_COUNTY])
             return self._ambiguous(found, "县市区名不唯一")
@@ -570,6 +345,35 @@ class Gazetteer:
             return GeocodeResult("matched", code=SHAOYANG_CITY_CODE, level="city", score=0.1,
                                  reason=_LEVEL_REASON[_CITY], generation=self.active_generation)  # fmt: skip
         return None
+
+    def _inside(self, unit: int, hints: tuple[str, ...]) -> bool:
+        """Whether ``unit`` (or its active equivalent) lies inside every hinted area."""
+        if not hints:
+            return False
+        codes = (self._code[unit], self._code[self._canon[unit]])
+        return all(any(c.startswith(h) for c in codes) for h in hints)
+
+    def _contradicted(
+        self, unit: int, before: int, tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]]
+    ) -> list[int]:
+        """Counties and townships written before text position ``before`` that miss ``unit``.
+
+        Each earlier token that can stand for a county or township must be satisfied by one
+        of the unit's ancestors; the units of a token that is not are returned.
+        """
+        ancestors = set()
+        j = self._parent[unit]
+        while j >= 0:
+            ancestors.add(self._canon[j])
+            j = self._parent[j]
+        named: list[int] = []
+        for s, _e, hits in tokens:
+            if s >= before:
+                break
+            places = {self._canon[u] for u, _f in hits if self._level[u] in (_COUNTY, _TOWNSHIP)}
+            if places and not places & ancestors:
+                named.extend(sorted(places))
+        return named
 
     def _group_after(self, text: str, end: int) -> int | None:
         match = _GROUP_RE.search(text, end, end + _GROUP_GAP + 8)
@@ -586,6 +390,7 @@ class Gazetteer:
         *,
         t_match: bool,
         c_match: bool,
+        note: str = "",
     ) -> GeocodeResult:
         score = 1.0 if t_match else (0.9 if c_match else 0.8)
         distinct: dict[int, tuple[int, int | None]] = {}
@@ -607,9 +412,18 @@ class Gazetteer:
                 reason = "乡镇名重复，村名在多个同名乡镇下都有，缺少县市区"
             return self._ambiguous(codes, reason)
         u, (t, group_no) = next(iter(distinct.items()))
+        named = self._contradicted(u, tokens[t][0], tokens)
+        if named:
+            # 洞口县…老坪村 where 老坪村 lies in another county: the writer may have the county
+            # or the village wrong, so a person decides between both.
+            g = self._groups.get((u, group_no)) if group_no is not None else None
+            places = "、".join(dict.fromkeys(self._name[p] for p in named))
+            reason = f"{self._name[u]}不在地址所写的{places}内"
+            return self._ambiguous([g if g is not None else u, *named], reason)
         if not any(full for v, full in tokens[t][2] if v == u):
             score -= 0.05
-        return self._finish_village(u, group_no, score=score, note=self._old_names(tokens, u))
+        note = self._old_names(tokens, u) + note
+        return self._finish_village(u, group_no, score=score, note=note)
 
     def _drop_predecessors(self, units: list[int]) -> list[int]:
         """Drop historic units whose active successor is also among ``units``: one place."""
@@ -649,21 +463,30 @@ class Gazetteer:
         tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]],
         townships: dict[int, set[int]],
         counties: dict[int, set[int]],
+        hints: tuple[str, ...] = (),
     ) -> GeocodeResult:
         best_key: tuple | None = None
         best: set[int] = set()
+        best_token = -1
         for t, found in townships.items():
             start = tokens[t][0]
             for u in found:
                 c_match = any(self._county[u] in s for k, s in counties.items() if k != t)
-                key = (c_match, -start)
+                key = (c_match, self._inside(u, hints), -start)
                 if best_key is None or key > best_key:
-                    best_key, best = key, {u}
+                    best_key, best, best_token = key, {u}, t
                 elif key == best_key:
                     best.add(u)
         if len(best) > 1:
             return self._ambiguous(sorted(best), "乡镇名在多个县重复，缺少县市区")
-        return self._answer(best.pop(), score=0.5, reason=_LEVEL_REASON[_TOWNSHIP])
+        township = best.pop()
+        named = self._contradicted(township, tokens[best_token][0], tokens)
+        if named:
+            places = "、".join(dict.fromkeys(self._name[p] for p in named))
+            return self._ambiguous(
+                [township, *named], f"{self._name[township]}不在地址所写的{places}内"
+            )
+        return self._answer(township, score=0.5, reason=_LEVEL_REASON[_TOWNSHIP])
 
     def _fuzzy_under_context(
         self,
@@ -671,11 +494,13 @@ class Gazetteer:
         tokens: list[tuple[int, int, tuple[tuple[int, bool], ...]]],
         townships: dict[int, set[int]],
         counties: dict[int, set[int]],
+        hints: tuple[str, ...] = (),
     ) -> GeocodeResult | None:
         """Find a village one character off its real name, under a township (or county) named.
 
         Only a name closed by a village suffix or followed by a group number is tried, so
-        landmarks (``中学对面``) are never read as villages.
+        landmarks (``中学对面``) are never read as villages.  Of several such villages, the
+        one inside the hinted area (see :meth:`geocode`) is taken when it is the only one.
         """
         parents: list[tuple[int, list[int]]] = []  # (end of parent token, villages)
         named_counties = set().union(*counties.values()) if counties else set()
@@ -688,6 +513,11 @@ class Gazetteer:
             for t, found in counties.items():
                 if len(found) == 1:
                     parents.append((tokens[t][1], self._county_villages.get(next(iter(found)), [])))
+        if not parents and not townships and not counties:
+            # Nothing named: a county hint (county column, case number) is the place to look.
+            for county in self._county_villages:
+                if self._inside(county, hints):
+                    parents.append((0, self._county_villages[county]))
         for end, villages in parents:
             written, group_no = self._village_segment(text, end)
             if written is None or not villages:
@@ -699,7 +529,7 @@ class Gazetteer:
             for v in villages:
                 if self._level[v] != _VILLAGE:
                     continue
-                full_core, _ = _strip_suffix(self._name[v], _VILLAGE_SUFFIXES)
+                full_core, _ = strip_suffix(self._name[v], _VILLAGE_SUFFIXES)
                 if len(full_core) == len(core):
                     names[v] = full_core
             if not names:
@@ -707,19 +537,41 @@ class Gazetteer:
             hits = process.extract(core, names, scorer=Hamming.distance, score_cutoff=1,
                                    limit=None)  # fmt: skip
             hits = [h for h in hits if h[1] == 1]
-            kept = set(self._drop_predecessors([h[2] for h in hits]))
-            hits = [h for h in hits if h[2] in kept]
-            if len(hits) > 1 and group_no is not None:
-                # Only villages that have the group written can be meant.
-                with_group = [h for h in hits if (h[2], group_no) in self._groups]
-                hits = with_group or hits
+            hits = self._narrow_fuzzy_hits(hits, group_no, hints)
             if len(hits) == 1:
                 village = hits[0][2]
+                named = self._contradicted(village, end, tokens)
+                if named:
+                    places = "、".join(dict.fromkeys(self._name[p] for p in named))
+                    reason = f"{self._name[village]}不在地址所写的{places}内"
+                    return self._ambiguous([village, *named], reason)
                 how = f"村名模糊匹配（{core}→{names[village]}），"
                 return self._finish_village(village, group_no, score=0.7, how=how)
             if len(hits) > 1:
                 return self._ambiguous([h[2] for h in hits], f"村名“{core}”与多个村相差一字")
         return None
+
+    def _narrow_fuzzy_hits(
+        self, hits: list[tuple], group_no: int | None, hints: tuple[str, ...]
+    ) -> list[tuple]:
+        """Of the villages one character off, those that can be meant."""
+        kept = set(self._drop_predecessors([h[2] for h in hits]))
+        # One code in two generations (a village renamed by one character) is one place.
+        by_code: dict[str, int] = {}
+        for h in hits:
+            if h[2] in kept:
+                other = by_code.get(self._code[h[2]])
+                if other is None or (self._active[h[2]] and not self._active[other]):
+                    by_code[self._code[h[2]]] = h[2]
+        hits = [h for h in hits if h[2] in set(by_code.values())]
+        if len(hits) > 1 and group_no is not None:
+            # Only villages that have the group written can be meant.
+            with_group = [h for h in hits if (h[2], group_no) in self._groups]
+            hits = with_group or hits
+        if len(hits) > 1 and hints:
+            inside = [h for h in hits if self._inside(h[2], hints)]
+            hits = inside if len(inside) == 1 else hits
+        return hits
 
     def _village_segment(self, text: str, end: int) -> tuple[tuple[str, bool] | None, int | None]:
         """The village name written after a parent ending at ``end``, and the group after it."""
@@ -785,24 +637,3 @@ class Gazetteer:
             candidates=codes,
             generation=self._generation[shared],
         )
-
-
-def _core_name(name: str, level: int) -> str:
-    suffixes = {_COUNTY: _COUNTY_SUFFIXES, _TOWNSHIP: _TOWNSHIP_SUFFIXES}.get(
-        level, _VILLAGE_SUFFIXES
-    )
-    return _strip_suffix(name, suffixes)[0]
-
-
-def _group_number(code: str, name: str) -> int | None:
-    if len(code) == 15 and code[-3:].isdigit():
-        return int(code[-3:]) or None
-    return parse_group_number(normalise_address(name))
-
-
-def _as_float(value: object) -> float | None:
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if out != out else out

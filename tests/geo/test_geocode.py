@@ -208,6 +208,77 @@ def test_repeated_township_alone_is_ambiguous_and_county_resolves_it(gaz):
     assert (result.status, result.level, result.code) == ("matched", "township", "430582103000")
 
 
+def test_village_outside_the_named_county_is_ambiguous_with_both(gaz):
+    # 新屋村 lies only in 洞口's 竹市镇; the writer named 城步.
+    result = gaz.geocode("城步苗族自治县新屋村3组")
+    assert result.status == "ambiguous"
+    assert set(result.candidates) == {g(DONGKOU, "101", "202", 3), CHENGBU + "000000"}
+    assert "城步苗族自治县" in result.reason
+
+
+def test_village_outside_the_named_township_is_ambiguous_with_both(gaz):
+    result = gaz.geocode("儒林镇新屋村3组")
+    assert result.status == "ambiguous"
+    assert set(result.candidates) == {g(DONGKOU, "101", "202", 3), CHENGBU + "100000"}
+
+
+def test_township_outside_the_named_county_is_ambiguous_with_both(gaz):
+    result = gaz.geocode("城步县火厂坪镇")
+    assert result.status == "ambiguous"
+    assert set(result.candidates) == {SHAODONG + "104000", CHENGBU + "000000"}
+
+
+def test_landmark_after_the_village_is_not_a_named_place(gaz):
+    # A place name after the village (a shop, a landmark) does not contradict it.
+    result = gaz.geocode("洞口县竹市镇新屋村3组儒林小卖部旁")
+    assert (result.status, result.code) == ("matched", g(DONGKOU, "101", "202", 3))
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        ({"county": CHENGBU}, g(CHENGBU, "100", "201", 3)),
+        ({"county": CHENGBU + "000000"}, g(CHENGBU, "100", "201", 3)),
+        ({"area": CHENGBU + "100000"}, g(CHENGBU, "100", "201", 3)),
+        ({"county": SHAODONG}, g(SHAODONG, "104", "201", 3)),
+    ],
+)
+def test_county_hint_decides_between_repeated_villages(gaz, hint, expected):
+    result = gaz.geocode("田心村3组", **hint)
+    assert (result.status, result.code) == ("matched", expected)
+    assert "提示" in result.reason
+
+
+def test_hint_with_several_candidates_inside_stays_ambiguous(gaz):
+    result = gaz.geocode("田心村3组", county=DONGKOU)
+    assert result.status == "ambiguous"
+    assert set(result.candidates) == {g(DONGKOU, "101", "201", 3), g(DONGKOU, "102", "201", 3)}
+
+
+def test_what_the_address_names_wins_over_the_hint(gaz):
+    result = gaz.geocode("洞口县竹市镇田心村3组", county=CHENGBU)
+    assert (result.status, result.code) == ("matched", g(DONGKOU, "101", "201", 3))
+    assert "提示" not in result.reason
+    # A unique village is not moved by a hint that points elsewhere.
+    assert gaz.geocode("长塘村1组", county=DONGKOU).code == g(SHAODONG, "103", "202", 1)
+
+
+def test_hint_narrows_a_typo_and_a_repeated_township(gaz):
+    assert gaz.geocode("竹市镇", county=SHAODONG).code == SHAODONG + "103000"
+    # Nothing named: a misspelt village is looked for in the hinted county only.
+    assert gaz.geocode("田星村1组").status == "unmatched"
+    assert gaz.geocode("田星村1组", county=CHENGBU).code == g(CHENGBU, "100", "201", 1)
+
+
+def test_geocode_many_takes_one_hint_per_address(gaz):
+    frame = gaz.geocode_many(["田心村3组", "田心村3组"], counties=[CHENGBU, SHAODONG])
+    assert frame["code"].tolist() == [g(CHENGBU, "100", "201", 3), g(SHAODONG, "104", "201", 3)]
+    frame = gaz.geocode_many(["田心村3组"], area=CHENGBU + "000000")
+    assert frame["code"].tolist() == [g(CHENGBU, "100", "201", 3)]
+    with pytest.raises(ValueError, match="2 county hints for 1 addresses"):
+        gaz.geocode_many(["田心村3组"], counties=[CHENGBU, SHAODONG])
+
+
 def test_unique_village_without_context(gaz):
     result = gaz.geocode("长塘村1组")
     assert result.code == g(SHAODONG, "103", "202", 1)
@@ -316,9 +387,9 @@ def test_geocode_many_frame_and_cache(gaz, monkeypatch):
     calls = []
     original = Gazetteer.geocode
 
-    def counting(self, address):
+    def counting(self, address, **hints):
         calls.append(address)
-        return original(self, address)
+        return original(self, address, **hints)
 
     fresh = Gazetteer.from_units(pd.DataFrame(_rows("2023")), active_generation="2023")
     monkeypatch.setattr(Gazetteer, "geocode", counting)
