@@ -39,6 +39,10 @@ ASSETS: dict[str, tuple[str, str]] = {
         "leaflet-timedimension/dist/leaflet.timedimension.control.css",
     ),
     "heatmap.min.js": ("folium", "pa7_hm.min.js"),
+    # Station clusters at city zoom (the names are those folium.plugins.MarkerCluster uses).
+    "markerclusterjs": ("npm", "leaflet.markercluster/dist/leaflet.markercluster.js"),
+    "markerclustercss": ("npm", "leaflet.markercluster/dist/MarkerCluster.css"),
+    "markerclusterdefaultcss": ("npm", "leaflet.markercluster/dist/MarkerCluster.Default.css"),
     "leaflet-heatmap.js": ("folium", "pa7_leaflet_hm.min.js"),
 }
 
