@@ -5,10 +5,11 @@ throwaway PostGIS cluster with COPY, takes 1,000,000 of the demo's phone-GPS vis
 (GCJ-02, converted to WGS-84), and attributes them to groups in the same run:
 
 * in the service, as :func:`ingest.activity.import_visits` does, inside a transaction:
-  :func:`ingest.activity.group_index` (cold: the process cache emptied first, so the groups are
-  read from PostGIS as WKB and indexed; warm: the cache checked against the database's
-  signature and reused) then :meth:`geo.attribution.GroupIndex.attribute` on the lon/lat arrays;
-  the COPY of the attributed rows into the staging table is timed apart;
+  :func:`ingest.placing.group_index` (cold: the cache emptied first, so the groups are read
+  from PostGIS as WKB; warm: the cache checked against the database's signature and reused)
+  then :meth:`geo.attribution.GroupIndex.attribute` on the lon/lat arrays (``shapely.STRtree``
+  over the points queried with the polygons, predicate ``covers``, lowest id per point); the
+  COPY of the attributed rows into the staging table is timed apart;
 * the anchor: ``geopandas.sjoin(points, groups, predicate="within")`` on the same points and
   polygons (geopandas builds and keeps its STRtree on the points' frame in the first round).
 
@@ -38,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 from demo.activity import build_visits  # noqa: E402
 from demo.network import build_network  # noqa: E402
 from geo.coords import gcj02_to_wgs84  # noqa: E402
-from ingest import activity as importer  # noqa: E402
-from models import activity  # noqa: E402
+from ingest import placing  # noqa: E402
+from models import staging  # noqa: E402
 from models import units as unit_queries  # noqa: E402
 from models.cluster import LocalCluster, free_port  # noqa: E402
 from models.db import engine_for, migrate, transaction  # noqa: E402
@@ -77,6 +78,7 @@ def stage_frame(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
             "row_no": np.arange(n),
             "team_id": pd.array([None] * n, dtype="Int64"),
             "household": None,
+            "source_id": None,
             "visited_epoch": 1.36e9,
             "source_crs": "wgs84",
             "source_lon": lon,
@@ -96,13 +98,12 @@ def run_service(
     ``cold`` empties the process cache first, so the index is loaded from the database.
     """
     if cold:
-        # The process cache is private to the importer: emptying it is how a bench goes cold.
-        importer._GROUP_INDEXES.clear()
+        placing.clear_caches()
     engine = engine_for(url)
     with engine.connect() as conn, Session(bind=conn) as session:
         session.begin()
         start = time.perf_counter()
-        index = importer.group_index(session, url=url)
+        index = placing.group_index(session, url=url)
         indexed = time.perf_counter() - start
         start = time.perf_counter()
         units = index.attribute(
@@ -112,8 +113,8 @@ def run_service(
         placed = units["unit_id"].notna().to_numpy()
         staged = pd.concat([frame, units], axis=1)[placed]
         start = time.perf_counter()
-        activity.create_stage(session, activity.VISIT_STAGE_COLUMNS)
-        activity.copy_stage(session, staged, activity.VISIT_STAGE_COLUMNS)
+        staging.create_stage(session, staging.VISIT_STAGE_COLUMNS)
+        staging.copy_stage(session, staged, staging.VISIT_STAGE_COLUMNS)
         copied = time.perf_counter() - start
         session.rollback()
     found = pd.Series(units["group_code"].to_numpy()[placed], index=np.flatnonzero(placed))

@@ -12,6 +12,7 @@ stretch applied everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "canonical_source",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "to_wgs84",
@@ -51,23 +53,23 @@ _CHINA_LAT = (0.8293, 55.8271)
 _INVERSE_TOL = 1e-9
 _MAX_ITER = 30
 
+# The one alias table for coordinate-system names (every reader asks :func:`canonical_source`).
+# Keys are compared after lower-casing and dropping spaces, hyphens, underscores and colons,
+# so "WGS-84", "wgs 84" and "EPSG:4326" all reach "wgs84".
 _SOURCE_ALIASES: dict[str, str] = {
     "wgs84": "wgs84",
-    "wgs-84": "wgs84",
-    "wgs 84": "wgs84",
-    "epsg:4326": "wgs84",
+    "epsg4326": "wgs84",
     "4326": "wgs84",
     "cgcs2000": "cgcs2000",
-    "cgcs-2000": "cgcs2000",
-    "epsg:4490": "cgcs2000",
+    "epsg4490": "cgcs2000",
     "4490": "cgcs2000",
     "gcj02": "gcj02",
-    "gcj-02": "gcj02",
     "gcj": "gcj02",
+    "gcj02ll": "gcj02",
     "mars": "gcj02",
     "bd09": "bd09",
-    "bd-09": "bd09",
     "bd09ll": "bd09",
+    "bd": "bd09",
     "baidu": "bd09",
 }
 _CANONICAL_SOURCES = ("wgs84", "cgcs2000", "gcj02", "bd09")
@@ -269,8 +271,20 @@ def bd09_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, F
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
-def _canonical_source(source: str) -> str:
-    key = source.strip().lower().replace("_", "-")
+def canonical_source(source: str) -> str:
+    """The canonical name of a coordinate system: ``wgs84``, ``cgcs2000``, ``gcj02`` or ``bd09``.
+
+    This is the only alias table: importers store what it returns as ``source_crs``.
+
+    >>> canonical_source("Baidu"), canonical_source("EPSG:4326"), canonical_source("GCJ-02")
+    ('bd09', 'wgs84', 'gcj02')
+
+    Raises
+    ------
+    ValueError
+        ``source`` is no name or alias this module knows.
+    """
+    key = re.sub(r"[\s_\-:]", "", str(source).lower())
     canonical = _SOURCE_ALIASES.get(key)
     if canonical is None:
         accepted = ", ".join(_CANONICAL_SOURCES)
@@ -304,7 +318,7 @@ def to_wgs84(
     ValueError
         If ``source`` is not one of the accepted names.
     """
-    canonical = _canonical_source(source)
+    canonical = canonical_source(source)
     if canonical == "gcj02":
         return gcj02_to_wgs84(lon, lat)
     if canonical == "bd09":

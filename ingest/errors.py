@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import sqlalchemy.exc
 
 
 class IngestError(ValueError):
@@ -36,3 +40,52 @@ class IngestError(ValueError):
 
 class UnsafeArchiveError(IngestError):
     """A zip that tries to escape its folder, is a zip bomb, or is larger than allowed."""
+
+
+class DatabaseLost(IngestError):
+    """The database went away during an import: nothing was written (one transaction)."""
+
+
+class ConcurrentImport(IngestError):
+    """Another import wrote the same rows first: this one was rolled back."""
+
+
+@contextmanager
+def database_guard(file: str | Path) -> Iterator[None]:
+    """Turn the driver's errors for a lost connection or a lost race into one clear line.
+
+    The import runs in one transaction, so in both cases nothing was written; the message
+    says so and what to do.  Any other database error passes through unchanged.
+    """
+    try:
+        yield
+    except sqlalchemy.exc.IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        msg = (
+            "another import stored some of the same rows while this one ran; nothing was "
+            "written (导入冲突，未写入) - run the import again: rows already stored are skipped"
+        )
+        raise ConcurrentImport(file, msg) from None
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+        if not _connection_lost(exc):
+            raise
+        msg = (
+            "the database connection was lost during the import; nothing was written "
+            "(数据库连接中断，未写入任何数据) - check that the database is running "
+            "(qungong db status) and run the import again"
+        )
+        raise DatabaseLost(file, msg) from None
+
+
+# PostgreSQL's SQLSTATE for a unique violation.
+_UNIQUE_VIOLATION = "23505"
+
+
+def _connection_lost(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    """Whether the error means the server or the connection went away (not a bad query)."""
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    # Class 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect.
+    return state.startswith("08") or state in ("57P01", "57P02", "57P03") or not state

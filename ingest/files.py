@@ -27,6 +27,7 @@ import pyproj
 import shapely
 from pyproj.exceptions import CRSError
 
+from ingest.encodings import normalise_encoding, sniff
 from ingest.errors import IngestError, UnsafeArchiveError
 
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
@@ -37,19 +38,6 @@ SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 SHAOYANG_BOUNDS = (109.8, 25.6, 112.1, 27.6)
 NEAR_MARGIN_DEG = 0.5
 
-# .cpg spellings seen in the wild, mapped to Python codec names.
-_CPG_ALIASES = {
-    "utf-8": "UTF-8",
-    "utf8": "UTF-8",
-    "65001": "UTF-8",
-    "gbk": "GBK",
-    "cp936": "GBK",
-    "936": "GBK",
-    "ansi 936": "GBK",
-    "gb2312": "GBK",
-    "gb18030": "GB18030",
-    "54936": "GB18030",
-}
 # dBASE language driver ids that name a Chinese code page.
 _LDID_ENCODINGS = {0x4D: "GBK", 0x7A: "GBK"}
 _DETECT_SAMPLE_BYTES = 4 * 1024 * 1024
@@ -253,20 +241,6 @@ def _dbf_records(dbf: Path, shown: str, *, limit_bytes: int | None) -> list[byte
     return [data[i * record_len : (i + 1) * record_len] for i in range(count)]
 
 
-def normalise_encoding(name: str) -> str:
-    """A codec name from a .cpg or a user option (``"936"`` → ``"GBK"``)."""
-    key = name.strip().lower()
-    if key in _CPG_ALIASES:
-        return _CPG_ALIASES[key]
-    try:
-        import codecs
-
-        return codecs.lookup(key).name.upper()
-    except LookupError as exc:
-        msg = f"unknown text encoding {name!r}"
-        raise ValueError(msg) from exc
-
-
 def detect_dbf_encoding(dbf: Path, *, shown: str | None = None) -> str:
     """Guess a .dbf's text encoding from its bytes: UTF-8 when valid, else GB18030 (⊃ GBK).
 
@@ -280,20 +254,10 @@ def detect_dbf_encoding(dbf: Path, *, shown: str | None = None) -> str:
     shown = shown or dbf.name
     records = _dbf_records(dbf, shown, limit_bytes=_DETECT_SAMPLE_BYTES)
     sample = b"".join(r[1:] for r in records)
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "UTF-8"
     ldid = _dbf_header(dbf, shown)[3]
-    candidates = [_LDID_ENCODINGS[ldid]] if ldid in _LDID_ENCODINGS else []
-    for enc in [*candidates, "GB18030"]:
-        try:
-            sample.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return enc
+    found = sniff(sample, prefer=[_LDID_ENCODINGS[ldid]] if ldid in _LDID_ENCODINGS else [])
+    if found is not None:
+        return found
     row = _first_undecodable_row(records, "GB18030")
     msg = "text is neither UTF-8 nor GBK/GB18030 (编码无法识别); pass encoding=..."
     raise IngestError(shown, msg, where=f"row {row}")
@@ -326,23 +290,12 @@ def _shapefile_encoding(parts: dict[str, Path], encoding: str | None, shown: str
     records = _dbf_records(dbf, shown, limit_bytes=None)
     row = _first_undecodable_row(records, encoding)
     if row:
-        other = detect_guess(records[row - 1])
+        other = sniff(records[row - 1])
         msg = f"text is not valid {encoding} as {source} says (编码错误)" + (
             f"; it looks like {other}: pass encoding={other!r}" if other else ""
         )
         raise IngestError(shown, msg, where=f"row {row}")
     return encoding
-
-
-def detect_guess(data: bytes) -> str | None:
-    """UTF-8 or GB18030, whichever decodes ``data``; None when neither does."""
-    for enc in ("UTF-8", "GB18030"):
-        try:
-            data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return enc
-    return None
 
 
 def parse_crs(value: str | int | pyproj.CRS, *, shown: str, what: str = "crs=") -> pyproj.CRS:

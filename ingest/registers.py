@@ -12,31 +12,24 @@ station of each village it names, and the officers (teams) of each group (townsh
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from geo.coords import to_wgs84
+from geo.coords import canonical_source
 from ingest.errors import IngestError
 from ingest.fields import codes_as_text, normalise_codes
-from ingest.files import (
-    NEAR_MARGIN_DEG,
-    SHAOYANG_BOUNDS,
-    Limits,
-    check_upload_size,
-    file_sha256,
-)
+from ingest.files import Limits, check_upload_size, file_sha256
+from ingest.points import PROBLEMS, read_points
 from ingest.report import ImportReport
+from ingest.tables import match_columns, read_table
 from models import registers as register_queries
 from models import units as unit_queries
 from models.db import transaction
 
-# Header spellings seen in township registers, compared after _normalise_header.
+# Header spellings seen in township registers (compared by ingest.tables.normalise_header).
 HEADERS: dict[str, tuple[str, ...]] = {
     "code": (
         "村代码",
@@ -106,90 +99,9 @@ _OFFICER = _Kind("officers", "group", ("village", "township", "county"), "office
 _TEAM = _Kind("teams", "township", ("county",), "teams")
 
 
-def _normalise_header(text: object) -> str:
-    s = str(text).strip().lower()
-    s = s.replace("（", "(").replace("）", ")").replace("、", "、")
-    return re.sub(r"[\s_\-.]", "", s)
-
-
-def read_table(path: Path, *, shown: str, sheet: str | int | None = None) -> pd.DataFrame:
-    """A CSV (UTF-8 or GBK/GB18030, detected) or XLSX sheet as text columns; NA for blanks."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv" or suffix == ".txt":
-        raw = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(enc)
-            except UnicodeDecodeError:
-                continue
-            break
-        else:
-            line = _first_undecodable_line(raw)
-            msg = "text is neither UTF-8 nor GBK (编码无法识别); save the file as UTF-8 or GBK"
-            raise IngestError(shown, msg, where=f"row {line}")
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            msg = f"is not a readable CSV table ({str(exc).strip()})"
-            raise IngestError(shown, msg) from exc
-    elif suffix in (".xlsx", ".xlsm"):
-        _check_xlsx(path, shown)
-        try:
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, engine="openpyxl")
-        except (ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
-            msg = f"is not a readable XLSX workbook ({exc})"
-            raise IngestError(shown, msg) from exc
-        frame = frame.fillna("")
-    else:
-        msg = f"unsupported register file type {suffix!r}: send .csv or .xlsx"
-        raise IngestError(shown, msg)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", None)
-    return frame.reset_index(drop=True)
-
-
-def _first_undecodable_line(raw: bytes) -> int:
-    for i, line in enumerate(raw.split(b"\n"), start=1):
-        for enc in ("utf-8", "gb18030"):
-            try:
-                line.decode(enc)
-            except UnicodeDecodeError:
-                continue
-            break
-        else:
-            return i
-    return 0
-
-
-def _check_xlsx(path: Path, shown: str) -> None:
-    """Refuse workbooks that expand absurdly (an XLSX is a zip, so it can be a zip bomb)."""
-    limits = Limits()
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
-        raise IngestError(shown, "is not a readable XLSX workbook (bad zip)") from exc
-    total = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if total > limits.max_uncompressed_bytes or (total > 1024**2 and total / packed > 1000):
-        msg = f"expands to {total / 1024**2:.0f} MB (zip bomb?); refused"
-        raise IngestError(shown, msg)
-
-
 def find_columns(columns: list[str], kind: str) -> dict[str, str]:
     """Map our keys (``name``, ``code``, ``village``, ``lon`` ...) to the table's headers."""
-    normal = {}
-    for c in columns:
-        normal.setdefault(_normalise_header(c), c)
-    found: dict[str, str] = {}
-    wanted = {"name": _RECORD_NAME[kind], **HEADERS}
-    for key, candidates in wanted.items():
-        for cand in candidates:
-            col = normal.get(_normalise_header(cand))
-            if col is not None and col not in found.values():
-                found[key] = col
-                break
-    return found
+    return match_columns(columns, {"name": _RECORD_NAME[kind], **HEADERS})
 
 
 def import_stations(
@@ -596,55 +508,21 @@ def _coordinates(
     report: ImportReport,
 ) -> tuple[np.ndarray, np.ndarray]:
     """WGS-84 lon/lat per row (NaN where none were given); bad values are row errors."""
-    lon = pd.to_numeric(lon_raw, errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(lat_raw, errors="coerce").to_numpy(float)
-    for i in np.flatnonzero((lon_raw.notna() & np.isnan(lon)) | (lat_raw.notna() & np.isnan(lat))):
+    try:
+        canonical_source(default_crs)
+    except ValueError as exc:
+        report.add("error", "", str(exc), "坐标系无法识别")
+        return np.full(len(lon_raw), np.nan), np.full(len(lon_raw), np.nan)
+    points = read_points(lon_raw, lat_raw, crs_raw, default_crs=default_crs)
+    for i in np.flatnonzero(points.swapped):
         report.add(
-            "error",
+            "repair",
             rows[i],
-            f"coordinate {lon_raw[i]!r}, {lat_raw[i]!r} is not a number",
-            "坐标不是数字",
+            f"longitude and latitude swapped ({lon_raw.iat[i]}, {lat_raw.iat[i]}); read as "
+            f"{points.source_lon[i]}, {points.source_lat[i]}",
+            "经纬度颠倒，已纠正",
         )
-    half = np.isnan(lon) != np.isnan(lat)
-    for i in np.flatnonzero(half & lon_raw.notna().to_numpy() | half & lat_raw.notna().to_numpy()):
-        report.add("error", rows[i], "only one of longitude and latitude is given", "经纬度不完整")
-    systems = crs_raw.fillna(default_crs).astype(str)
-    out_lon = np.full(len(lon), np.nan)
-    out_lat = np.full(len(lat), np.nan)
-    given = ~np.isnan(lon) & ~np.isnan(lat)
-    for system, idx in pd.Series(np.flatnonzero(given)).groupby(systems.to_numpy()[given]):
-        pos = idx.to_numpy()
-        try:
-            x, y = to_wgs84(lon[pos], lat[pos], source=system)
-        except ValueError:
-            for i in pos:
-                report.add(
-                    "error",
-                    rows[i],
-                    f"coordinate system {system!r} unknown; use WGS84, CGCS2000, GCJ02 or BD09",
-                    "坐标系无法识别",
-                )
-            continue
-        out_lon[pos], out_lat[pos] = x, y
-    west, south, east, north = SHAOYANG_BOUNDS
-    m = NEAR_MARGIN_DEG
-    far = (
-        given
-        & ~(
-            (out_lon >= west - m)
-            & (out_lon <= east + m)
-            & (out_lat >= south - m)
-            & (out_lat <= north + m)
-        )
-        & ~np.isnan(out_lon)
-    )
-    for i in np.flatnonzero(far):
-        swapped = south - m <= lon[i] <= north + m and west - m <= lat[i] <= east + m
-        hint = " (longitude and latitude swapped?)" if swapped else ""
-        report.add(
-            "error",
-            rows[i],
-            f"point {lon[i]}, {lat[i]} is not in or near Shaoyang{hint}",
-            "坐标不在邵阳范围内",
-        )
-    return out_lon, out_lat
+    for i in np.flatnonzero(points.problem != None):  # noqa: E711
+        en, zh = PROBLEMS[points.problem[i]]
+        report.add("error", rows[i], f"{en}: {points.detail[i]}", zh)
+    return points.lon, points.lat

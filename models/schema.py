@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -86,6 +87,13 @@ class AdminUnit(Base):
         Index("ix_admin_unit_county_code", "county_code"),
         Index("ix_admin_unit_parent_id", "parent_id"),
         Index("ix_admin_unit_geom", "geom", postgresql_using="gist"),
+        # The groups alone (migration 0002): point-in-group joins probe this index only.
+        Index(
+            "ix_admin_unit_group_geom",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text("level = 'group'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -230,6 +238,13 @@ class Visit(Base):
         Index("ix_visit_geom", "geom", postgresql_using="gist"),
         Index("ix_visit_village_code", "village_code"),
         Index("ix_visit_visited_at", "visited_at"),
+        Index("uq_visit_natural_key", "natural_key", unique=True),
+        Index(
+            "uq_visit_source_id",
+            "source_id",
+            unique=True,
+            postgresql_where=text("source_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -246,6 +261,14 @@ class Visit(Base):
     village_code: Mapped[str | None] = mapped_column(String(12))
     group_code: Mapped[str | None] = mapped_column(String(15))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    # The source system's record id, when the file has one (unique).
+    source_id: Mapped[str | None] = mapped_column(String(80))
+    # md5 of (team, household, time, point), computed by the database (migration 0002): a
+    # visit is never stored twice, whichever file brings it.
+    natural_key: Mapped[Any] = mapped_column(
+        UUID,
+        Computed("visit_natural_key(team_id, household, visited_at, geom)", persisted=True),
+    )
 
 
 class ReviewItem(Base):

@@ -141,11 +141,14 @@ def _given(value: object) -> bool:
 
 
 def _decode(raw: bytes, encoding: str | None, shown: str) -> str:
-    for enc in [encoding] if encoding else ["utf-8-sig", "gb18030"]:
-        try:
-            return raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
+    from ingest.encodings import sniff
+
+    chosen = encoding or sniff(raw)
+    try:
+        if chosen is not None:
+            return raw.decode("utf-8-sig" if chosen == "UTF-8" else chosen)
+    except (UnicodeDecodeError, LookupError):
+        pass
     fail(f"{shown}: text is not {encoding or 'UTF-8 or GBK'}; give --encoding")
     return ""
 

@@ -138,6 +138,38 @@ def test_bd09_shift_is_roughly_the_published_constants():
     assert float(lat) - SHAOYANG[1] == pytest.approx(0.006, abs=0.002)
 
 
+# Published GCJ-02 -> BD-09 pair for Tiananmen (116.404, 39.915), the example of Baidu's own
+# API pages, as quoted in the README and test/app.js of github.com/wandergis/coordtransform
+# ("gcj02tobd09: [ 116.41036949371029, 39.92133699351021 ]") and repeated by hutool's
+# CoordinateUtilTest.  An independent reference: a wrong offset (0.0060 for 0.0065) is ~43 m.
+BD09_REFERENCE = {"gcj02": (116.404, 39.915), "bd09": (116.41036949371029, 39.92133699351021)}
+
+
+def test_bd09_matches_the_published_reference_pair():
+    lon, lat = coords.gcj02_to_bd09(*BD09_REFERENCE["gcj02"])
+    assert float(_metres(*BD09_REFERENCE["bd09"], lon, lat)) < 0.01
+    back_lon, back_lat = coords.bd09_to_gcj02(*BD09_REFERENCE["bd09"])
+    assert float(_metres(*BD09_REFERENCE["gcj02"], back_lon, back_lat)) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("wgs84", "wgs84"), ("WGS-84", "wgs84"), ("wgs 84", "wgs84"), ("EPSG:4326", "wgs84"),
+        ("4326", "wgs84"), ("CGCS2000", "cgcs2000"), ("epsg:4490", "cgcs2000"),
+        ("GCJ-02", "gcj02"), ("gcj_02", "gcj02"), ("gcj", "gcj02"), ("Mars", "gcj02"),
+        ("BD-09", "bd09"), ("bd09ll", "bd09"), ("Baidu", "bd09"), ("bd", "bd09"),
+    ],
+)  # fmt: skip
+def test_canonical_source_is_the_one_alias_table(name, expected):
+    assert coords.canonical_source(name) == expected
+
+
+def test_canonical_source_refuses_unknown_names():
+    with pytest.raises(ValueError, match="bd-10"):
+        coords.canonical_source("bd-10")
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

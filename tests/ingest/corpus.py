@@ -416,20 +416,6 @@ def stations_bad_coordinates(folder: Path) -> Case:
 
 
 @case
-def stations_swapped_lat_lon(folder: Path) -> Case:
-    t = pd.DataFrame(
-        {
-            "村代码": ["430523100201", "430523101201"],
-            "站点名称": ["甲", "丙"],
-            "经度": ["111.0", "27.0"],
-            "纬度": ["27.0", "111.0"],
-        }
-    )
-    path = _csv(folder, "stations_swap.csv", t)
-    return Case(path, path.name, "row 3", "swapped", "stations")
-
-
-@case
 def stations_unknown_coordinate_system(folder: Path) -> Case:
     t = pd.DataFrame(
         {
@@ -441,7 +427,7 @@ def stations_unknown_coordinate_system(folder: Path) -> Case:
         }
     )
     path = _csv(folder, "stations_crs.csv", t)
-    return Case(path, path.name, "row 2", "coordinate system '西安80' unknown", "stations")
+    return Case(path, path.name, "row 2", "coordinate system unknown: 西安80", "stations")
 
 
 @case

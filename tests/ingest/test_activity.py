@@ -7,10 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from sqlalchemy import text
 
-from geo.attribution import GroupIndex
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from ingest.activity import find_columns, group_index, import_cases, import_visits
 from ingest.errors import IngestError
@@ -147,7 +145,7 @@ def test_commit_places_good_rows_and_queues_bad_ones(tiny_url, tmp_path):
     assert counts["review"] == 7
 
 
-def test_reimport_changes_nothing_and_known_case_numbers_go_to_review(tiny_url, tmp_path):
+def test_reimport_changes_nothing_and_known_case_numbers_are_skipped_duplicates(tiny_url, tmp_path):
     path = _csv(tmp_path / "cases.csv", _cases_table())
     first = import_cases(tiny_url, path, commit=True)
     again = import_cases(tiny_url, path, commit=True)
@@ -159,9 +157,14 @@ def test_reimport_changes_nothing_and_known_case_numbers_go_to_review(tiny_url, 
         {"编号": ["C2", "C20"], "类型": ["建议", "建议"], "受理日期": ["2013-04-01"] * 2,
          "经度": ["110.06", "110.07"], "纬度": ["27.06", "27.07"]}
     )  # fmt: skip
-    report = import_cases(tiny_url, _csv(tmp_path / "more.csv", more, "utf-8"), commit=True)
-    assert report.counts["cases"] == 1
-    assert report.details["review_reasons"] == {"duplicate_in_db": 1}
+    more_csv = _csv(tmp_path / "more.csv", more, "utf-8")
+    dry = import_cases(tiny_url, more_csv)
+    assert (dry.counts["cases"], dry.counts["duplicates"], dry.counts["review"]) == (1, 1, 0)
+    assert any("already in the database (430525 C2)" in p.message for p in dry.problems)
+    report = import_cases(tiny_url, more_csv, commit=True)
+    assert (report.counts["cases"], report.counts["duplicates"]) == (1, 1)
+    assert report.details["review_reasons"] == {}
+    assert _rows(tiny_url, "SELECT count(*) FROM review_item")[0][0] == 7
     assert _rows(tiny_url, "SELECT count(*) FROM case_record WHERE case_no = 'C2'")[0][0] == 1
 
 
@@ -217,61 +220,6 @@ def test_visits_convert_phone_gps_and_keep_the_source(tiny_url, tmp_path):
     assert "不在任何村民小组内" in review[5]
 
 
-def _units(*groups):
-    """A generation's units frame: one village, then groups (code suffix, polygon) by id."""
-    rows = [(1, "village", "430525100201", "430525", None)]
-    rows += [
-        (10 + i, "group", f"430525100201{suffix}", "430525", shapely.to_wkb(geom))
-        for i, (suffix, geom) in enumerate(groups)
-    ]
-    return pd.DataFrame(rows, columns=["id", "level", "code", "county_code", "wkb"])
-
-
-def test_group_index_agrees_with_geos_on_holes_parts_borders_and_vertices():
-    ring = shapely.Polygon(
-        [(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]]
-    )
-    two_parts = shapely.MultiPolygon([shapely.box(4, 0, 6, 2), shapely.box(4, 3, 6, 4)])
-    skew = shapely.Polygon([(0, 4), (6, 4), (3, 7)])
-    hole_fill = shapely.box(1, 1, 3, 3)  # fills the ring's hole: its border is shared
-    polygons = [skew, ring, two_parts, hole_fill]  # ids 10..13: the lowest id wins a border
-    index = GroupIndex.from_units(
-        _units(*[(f"{i:03d}", g) for i, g in enumerate(polygons)]), generation_id=1
-    )
-    rng = np.random.default_rng(5)
-    x = np.concatenate([rng.uniform(-1, 7, 4000), np.repeat(np.arange(-1, 8, 0.5), 19)])
-    y = np.concatenate([rng.uniform(-1, 8, 4000), np.tile(np.arange(-1, 8.5, 0.5), 18)])
-    vx, vy = shapely.get_coordinates(np.array(polygons, dtype=object)).T
-    x, y = (
-        np.concatenate([x, vx, (vx[:-1] + vx[1:]) / 2]),
-        np.concatenate([y, vy, (vy[:-1] + vy[1:]) / 2]),
-    )
-    got = index.groups_at(x, y)
-    hits = shapely.intersects_xy(np.array(polygons, dtype=object)[:, None], x, y)
-    expected = np.where(hits.any(axis=0), hits.argmax(axis=0) + 1, -1)  # +1: the village first
-    assert (got == expected).all()
-    assert index.groups_at(np.array([2.0]), np.array([1.0]))[0] == 2  # hole border: ring wins
-    assert index.groups_at(np.array([5.0]), np.array([2.5]))[0] == -1  # between the two parts
-    assert index.groups_at(np.array([np.nan]), np.array([1.0]))[0] == -1
-
-
-def test_group_index_attributes_codes_and_keeps_geocoded_units():
-    index = GroupIndex.from_units(
-        _units(("001", shapely.box(0, 0, 1, 1)), ("002", shapely.box(1, 0, 2, 1))),
-        generation_id=1,
-    )
-    units = index.attribute(
-        np.array([0.5, 1.0, 9.0, 0.5, 0.5]),
-        np.array([0.5, 0.5, 9.0, 0.5, 0.5]),
-        [None, None, None, "430525100201", "430525999999"],
-    )
-    assert units["unit_id"].tolist()[:2] == [10, 10]  # the border point goes to the lower id
-    assert units["group_code"].tolist()[:2] == ["430525100201001"] * 2
-    assert units["township_code"][0] == "430525100000"
-    assert units["unit_id"].isna().tolist() == [False, False, True, False, True]
-    assert units.iloc[3].tolist() == [1, "430525", "430525100000", "430525100201", None]
-
-
 def test_group_index_is_cached_until_the_boundaries_change(tiny_url):
     with session_factory(tiny_url)() as s:
         first = group_index(s, url=tiny_url)
@@ -305,3 +253,25 @@ def test_group_index_is_cached_until_the_boundaries_change(tiny_url):
     assert second.generation_id == new != first.generation_id
     assert second.groups_at(np.array([110.05, 111.5]), np.array([27.05, 27.0]))[0] == -1
     assert second.groups_at(np.array([111.5]), np.array([27.0]))[0] >= 0
+
+
+@pytest.mark.parametrize(
+    ("tag", "stored"),
+    [("baidu", "bd09"), ("bd09ll", "bd09"), ("BD-09", "bd09"), ("mars", "gcj02"),
+     ("GCJ-02", "gcj02"), ("EPSG:4326", "wgs84"), ("", "gcj02")],
+)  # fmt: skip
+def test_every_alias_is_stored_as_its_source_system(tiny_url, tmp_path, tag, stored):
+    # The rows' own 坐标系 wins; a blank cell takes the file's crs= (here gcj02).  Before the one
+    # alias table, baidu / bd09ll / mars were converted right but stored as 'wgs84'.
+    to_source = {"bd09": wgs84_to_bd09, "gcj02": wgs84_to_gcj02, "wgs84": lambda x, y: (x, y)}
+    lon, lat = to_source[stored](110.35, 27.15)
+    table = pd.DataFrame(
+        {"走访时间": ["2013-05-01 09:30"], "经度": [f"{float(lon):.8f}"],
+         "纬度": [f"{float(lat):.8f}"], "坐标系": [tag]}
+    )  # fmt: skip
+    path = _csv(tmp_path / "v.csv", table, "utf-8")
+    report = import_visits(tiny_url, path, crs="gcj02", commit=True)
+    assert report.counts["visits"] == 1, report.to_text("en")
+    got = _rows(tiny_url, "SELECT source_crs, ST_X(geom), ST_Y(geom), group_code FROM visit")
+    assert got[0][0] == stored
+    assert got[0][1:3] == (pytest.approx(110.35, abs=1e-6), pytest.approx(27.15, abs=1e-6))

@@ -138,3 +138,17 @@ def test_registers_need_an_active_generation(db_url, tmp_path):
     table = pd.DataFrame({"村代码": ["430523100201"], "站点名称": ["站"]})
     with pytest.raises(IngestError, match="no active boundary generation"):
         import_stations(db_url, _csv(tmp_path / "s.csv", table))
+
+
+def test_swapped_station_coordinates_are_put_right_and_reported(network_url, tmp_path):
+    # The same policy as cases and visits (ingest.points): a pair that is near Shaoyang only
+    # the other way round is swapped back and listed as a repair, not refused.
+    table = pd.DataFrame(
+        {"村代码": ["430523100201"], "站点名称": ["甲"], "经度": ["27.0"], "纬度": ["111.0"]}
+    )
+    report = import_stations(network_url, _csv(tmp_path / "s.csv", table), commit=True)
+    assert report.status == "committed", report.to_text("en")
+    assert [(p.kind, p.where) for p in report.repairs] == [("repair", "row 2")]
+    assert "swapped" in report.repairs[0].message
+    lon, lat = _rows(network_url, "SELECT ST_X(geom), ST_Y(geom) FROM station")[0]
+    assert (lon, lat) == (pytest.approx(111.0), pytest.approx(27.0))

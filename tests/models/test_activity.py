@@ -13,7 +13,7 @@ from shapely.geometry import MultiPolygon, box
 from sqlalchemy import text
 
 from ingest.activity import group_index
-from models import activity
+from models import activity, staging
 from models.db import engine_for, transaction
 from models.schema import AdminUnit, Generation, ImportBatch, ReviewItem
 from tests.factories import load_tiny_network
@@ -36,6 +36,7 @@ def _stage(session, points, url):
             "row_no": range(len(points)),
             "team_id": pd.array([None] * len(points), dtype="Int64"),
             "household": [f"h{i}" for i in range(len(points))],
+            "source_id": None,
             "visited_epoch": 1.36e9,
             "source_crs": "wgs84",
             "source_lon": lon,
@@ -46,8 +47,8 @@ def _stage(session, points, url):
     )
     frame = pd.concat([frame, units], axis=1)
     placed = units["unit_id"].notna().to_numpy()
-    activity.create_stage(session, activity.VISIT_STAGE_COLUMNS)
-    activity.copy_stage(session, frame[placed], activity.VISIT_STAGE_COLUMNS)
+    staging.create_stage(session, staging.VISIT_STAGE_COLUMNS)
+    staging.copy_stage(session, frame[placed], staging.VISIT_STAGE_COLUMNS)
     return units
 
 
@@ -83,15 +84,15 @@ def test_gazetteer_units_give_points_and_successors_of_old_units(tiny_url):
 def test_attribution_units_carry_group_polygons_and_the_signature_follows_activation(tiny_url):
     with transaction(tiny_url) as s:
         gen = activity.active_generation_id(s)
-        units = activity.attribution_units(s, generation_id=gen)
-        before = activity.attribution_signature(s)
+        units = staging.attribution_units(s, generation_id=gen)
+        before = staging.attribution_signature(s)
         new = Generation(name="2023", valid_from=dt.date(2023, 1, 1), active=False)
         s.add(new)
         s.flush()
-        assert activity.attribution_signature(s) == before
+        assert staging.attribution_signature(s) == before
         s.execute(text("UPDATE generation SET active = false"))
         s.execute(text("UPDATE generation SET active = true WHERE id = :i"), {"i": new.id})
-        assert activity.attribution_signature(s) != before
+        assert staging.attribution_signature(s) != before
     assert len(units) == 15
     assert list(units["id"]) == sorted(units["id"])
     groups = units[units["level"] == "group"]
@@ -114,7 +115,7 @@ def test_attribution_by_point_and_by_geocoded_code(tiny_url):
         batch = ImportBatch(kind="visits", filename="f", sha256="x", username="u", status="c")
         s.add(batch)
         s.flush()
-        assert activity.insert_stage_visits(s, batch_id=batch.id) == 4
+        assert staging.insert_stage_visits(s, batch_id=batch.id) == 4
     got = units[["group_code", "village_code", "township_code", "county_code"]]
     got = [tuple(None if pd.isna(v) else v for v in r) for r in got.itertuples(index=False)]
     assert got[0] == ("430525100201001", "430525100201", "430525100000", "430525")
@@ -134,7 +135,7 @@ def test_attribution_by_point_and_by_geocoded_code(tiny_url):
 def test_reattribute_moves_points_to_the_new_generation(tiny_url):
     with transaction(tiny_url) as s:
         _stage(s, [(110.05, 27.05), (110.25, 27.15), (110.2, 27.05)], tiny_url)
-        activity.insert_stage_visits(s, batch_id=None)
+        staging.insert_stage_visits(s, batch_id=None)
         new = Generation(name="2023", valid_from=dt.date(2023, 1, 1), active=False)
         s.add(new)
         s.flush()

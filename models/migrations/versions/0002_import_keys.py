@@ -1,0 +1,60 @@
+"""Natural keys for visits (no record imported twice); a GiST index of the villager groups alone.
+
+Revision ID: 0002_import_keys
+Revises: 0001
+Create Date: 2026-11-29 21:00:00
+
+A visit's natural key is the source system's id when the file has one (``source_id``, unique),
+and always the md5 of (team, household, time to the millisecond, point to 1e-7 degrees),
+computed by the database itself (``natural_key``, unique).  Cases already have their number
+per county (``uq_case_record_county_code``).
+
+``ix_admin_unit_group_geom`` is a partial GiST index on the groups only: the point-in-group
+joins (:func:`models.activity.reattribute`, review resolution) probe it alone instead of a
+bitmap AND of the (generation, level) b-tree and the GiST index of every level.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0002_import_keys"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # IMMUTABLE is true here: the epoch of a timestamptz does not depend on the time zone.
+    op.execute(
+        """
+        CREATE FUNCTION visit_natural_key(team_id integer, household text,
+                                          visited_at timestamptz, geom geometry)
+        RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT md5(concat_ws('|', team_id, household,
+                                 round(extract(epoch FROM visited_at) * 1000),
+                                 round(ST_X(geom)::numeric, 7), round(ST_Y(geom)::numeric, 7)))::uuid
+        $$
+        """
+    )
+    op.execute("ALTER TABLE visit ADD COLUMN source_id varchar(80)")
+    op.execute(
+        "ALTER TABLE visit ADD COLUMN natural_key uuid GENERATED ALWAYS AS"
+        " (visit_natural_key(team_id, household, visited_at, geom)) STORED"
+    )
+    op.execute("CREATE UNIQUE INDEX uq_visit_natural_key ON visit (natural_key)")
+    op.execute(
+        "CREATE UNIQUE INDEX uq_visit_source_id ON visit (source_id) WHERE source_id IS NOT NULL"
+    )
+    op.execute(
+        "CREATE INDEX ix_admin_unit_group_geom ON admin_unit USING gist (geom)"
+        " WHERE level = 'group'"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX ix_admin_unit_group_geom")
+    op.execute("DROP INDEX uq_visit_source_id")
+    op.execute("DROP INDEX uq_visit_natural_key")
+    op.execute("ALTER TABLE visit DROP COLUMN natural_key, DROP COLUMN source_id")
+    op.execute("DROP FUNCTION visit_natural_key(integer, text, timestamptz, geometry)")
