@@ -305,6 +305,28 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
 
 
+class ApiToken(Base):
+    """A bearer token for scripts and GIS clients; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    # Tokens are 256 random bits, so a plain SHA-256 is enough (no salt or slow hash needed).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, shown by `tokens list` to tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
 class AuditLog(Base):
     """Who did what, when: imports, activations, review decisions, exports."""
 

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from models import users
 from models.places import area_prefix
+from webmap import bearer
 from webmap.db import get_session
 from webmap.errors import ApiError
 
@@ -42,6 +43,11 @@ class Forbidden(ApiError):
 @bp.before_app_request
 def load_user() -> None:
     g.user = None
+    # A bearer token (scripts, GIS clients; /ogc/ and /api/ only) stands for its user.
+    token = bearer.presented_token()
+    if token is not None:
+        g.user = bearer.user_from_token(token)
+        return
     user_id = session.get("user_id")
     if user_id is None:
         return

@@ -151,12 +151,14 @@ def _register_groups() -> None:
     from webmap.cli_demo import demo
     from webmap.cli_ingest import boundaries, register_groups
     from webmap.cli_leaders import leaders_group
+    from webmap.cli_tokens import tokens_group
     from webmap.cli_users import users_group
 
     main.add_command(boundaries)
     main.add_command(demo)
     main.add_command(users_group)
     main.add_command(leaders_group)
+    main.add_command(tokens_group)
     for group in register_groups():
         main.add_command(group)
     register_activity(main)
