@@ -1,7 +1,7 @@
 """api tokens for scripts and GIS clients (OGC API, /api/)
 
 Revision ID: ogc_api_token
-Revises: 0001
+Revises: 0002_import_keys
 Create Date: 2026-11-29 20:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ogc_api_token"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_import_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
