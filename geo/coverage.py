@@ -160,7 +160,8 @@ def group_measures(
     -------
     pandas.DataFrame
         The group columns plus ``station_code`` (own station or None), ``distance_own_m``
-        (NaN when the village has no station), ``distance_nearest_m``,
+        (NaN when the village has no station), ``distance_nearest_m``, ``distance_m`` (own,
+        else nearest: what the score uses),
         ``nearest_station_code``, ``officers``, ``posts``, ``vacant``,
         ``officers_per_100_households``, ``days_since_visit`` (NaN: never visited),
         ``households_visited``, ``visit_days``, ``standard_days``, ``cases``, ``visits``,
@@ -185,6 +186,9 @@ def group_measures(
     d_own = np.hypot(xy[:, 0] - st_xy[jj, 0], xy[:, 1] - st_xy[jj, 1]) if len(st_xy) else d_near
     out["station_code"] = np.where(has, out["village_code"].astype(str), None)
     out["distance_own_m"] = np.where(has, d_own, np.nan)
+    # What the score uses: a group whose village lost its station is as badly placed as its
+    # nearest station is far.
+    out["distance_m"] = out["distance_own_m"].fillna(out["distance_nearest_m"])
 
     act = activity.reindex(out["code"].astype(str))
     hh = out["households"].fillna(0).to_numpy(dtype=np.float64)
@@ -222,8 +226,9 @@ def _rates(frame: pd.DataFrame) -> None:
 def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
     """Group measures summed or averaged up to ``level`` (village, township or county).
 
-    Counts add up; distances are household-weighted means (a group without a station of its
-    own counts at its distance to the nearest one); days since the last visit is that of the
+    Counts add up; distances are household-weighted means (``distance_m``, what the score
+    uses, counts a group without a station of its own at its distance to the nearest one;
+    ``distance_own_m`` is over the groups that have one); days since the last visit is that of the
     most recently visited group; visit days are the mean over the level's villages.
     """
     if level == "group":
@@ -234,15 +239,16 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
     key = LEVEL_KEYS[level]
     m = measures.copy()
     w = m["households"].fillna(0).clip(lower=1).astype(np.float64)
-    effective_own = m["distance_own_m"].fillna(m["distance_nearest_m"])
-    m["_w_own"] = effective_own * w
+    m["_w_eff"] = m["distance_m"] * w
+    m["_w_own"] = m["distance_own_m"] * w
+    m["_w_has"] = w.where(m["distance_own_m"].notna(), 0.0)
     m["_w_near"] = m["distance_nearest_m"] * w
     m["_w"] = w
     m["_no_station"] = m["station_code"].isna().astype(np.int64)
     sums = ["households", "officers", "posts", "vacant", "households_visited", "cases", "visits"]
     agg = m.groupby(key, sort=True).agg(
         **{c: (c, "sum") for c in sums},
-        **{c: (c, "sum") for c in ("_w_own", "_w_near", "_w", "_no_station")},
+        **{c: (c, "sum") for c in ("_w_eff", "_w_own", "_w_has", "_w_near", "_w", "_no_station")},
         groups=("code", "size"),
         days_since_visit=("days_since_visit", "min"),
         standard_days=("standard_days", "first"),
@@ -253,10 +259,12 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
         unit=(key, "first"), visit_days=("visit_days", "first")
     )
     agg["visit_days"] = per_village.groupby("unit")["visit_days"].mean()
-    agg["distance_own_m"] = agg["_w_own"] / agg["_w"]
+    agg["distance_m"] = agg["_w_eff"] / agg["_w"]
+    # Own-station distance over the groups that have one; NaN when none has.
+    agg["distance_own_m"] = (agg["_w_own"] / agg["_w_has"]).where(agg["_w_has"] > 0)
     agg["distance_nearest_m"] = agg["_w_near"] / agg["_w"]
     agg["groups_without_station"] = agg.pop("_no_station")
-    agg = agg.drop(columns=["_w_own", "_w_near", "_w"])
+    agg = agg.drop(columns=["_w_eff", "_w_own", "_w_has", "_w_near", "_w"])
     if level == "village":
         agg["station_code"] = m.groupby(key)["station_code"].first()
     hh = agg["households"].to_numpy(dtype=np.float64)
@@ -270,9 +278,7 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
 def components(measures: pd.DataFrame, standard: Standard | None = None) -> pd.DataFrame:
     """The five 0-1 components of the gap score (1 = the worst gap)."""
     std = standard or Standard()
-    d_own = measures["distance_own_m"]
-    # A group whose village lost its station is as badly placed as its nearest station is far.
-    d = d_own.fillna(measures["distance_nearest_m"]).to_numpy(dtype=np.float64)
+    d = measures["distance_m"].to_numpy(dtype=np.float64)
     posts = measures["posts"].to_numpy(dtype=np.float64)
     days = measures["days_since_visit"].to_numpy(dtype=np.float64)
     visit_days = measures["visit_days"].to_numpy(dtype=np.float64)

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-__all__ = ["activity", "as_of", "groups", "stamp", "stations"]
+__all__ = ["activity", "as_of", "generations", "groups", "stations", "unit_names", "unit_shapes"]
 
 METRIC_SRID = 4546
 
@@ -53,7 +53,7 @@ def unit_names(session: Session, generation_id: int, codes: list[str]) -> dict[s
         text("SELECT code, name FROM admin_unit WHERE generation_id = :g AND code = ANY(:c)"),
         {"g": generation_id, "c": codes},
     )
-    return dict(rows.tuples().all())
+    return {str(row[0]): str(row[1]) for row in rows}
 
 
 def stations(session: Session, generation_id: int) -> pd.DataFrame:
@@ -84,19 +84,6 @@ def as_of(session: Session) -> pd.Timestamp:
         )
     ).scalar_one()
     return pd.Timestamp(row or dt.date.today())
-
-
-def stamp(session: Session) -> tuple[Any, ...]:
-    """Changes whenever units, registers, cases or visits change: a cache key part."""
-    return tuple(
-        session.execute(
-            text(
-                "SELECT (SELECT max(id) FROM import_batch), (SELECT max(id) FROM generation),"
-                " (SELECT count(*) FROM station), (SELECT count(*) FROM officer),"
-                " (SELECT max(id) FROM visit), (SELECT max(id) FROM case_record)"
-            )
-        ).one()
-    )
 
 
 _CROSSWALK = """

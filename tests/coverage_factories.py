@@ -4,7 +4,7 @@ Groups (8, 100 households each; villages 201/202 of townships 100/101):
 
 - 430525100201001: 2 officers, visited on 2013-12-20 (2 households) and 2013-06-01, 6 cases
 - 430525100201002: 1 officer, never visited
-- 430525100202001/002: 1 officer each; the village's station is closed (deleted)
+- 430525100202001/002: no officer, never visited; the village's station is closed (deleted)
 - every other group: 2 officers, one visit on 2013-12-30, no cases
 """
 
@@ -36,10 +36,10 @@ def load_coverage_network(url: str) -> None:
         closed = s.scalar(select(AdminUnit.id).where(AdminUnit.code == CLOSED_VILLAGE))
         s.execute(delete(Station).where(Station.unit_id == closed))
         for code, unit in groups.items():
-            n = 1 if code in (NEVER_VISITED,) or code.startswith(CLOSED_VILLAGE) else 2
+            n = 0 if code.startswith(CLOSED_VILLAGE) else 1 if code == NEVER_VISITED else 2
             for i in range(n):
                 s.add(Officer(unit_id=unit.id, county_code="430525", name=f"信息员{i}"))
-            if code == NEVER_VISITED:
+            if code == NEVER_VISITED or code.startswith(CLOSED_VILLAGE):
                 continue
             when = [dt.datetime(2013, 12, 30, 10, tzinfo=TZ)]
             if code == BUSY:

@@ -49,7 +49,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from webmap import auth, db, errors, i18n, vendor
-    from webmap.views import api, api_leaders, leaders, network, ogc, planners, review, staff, teams
+    from webmap.views import (
+        api,
+        api_leaders,
+        api_planners,
+        leaders,
+        network,
+        ogc,
+        planners,
+        review,
+        staff,
+        teams,
+    )
 
     db.init_app(app)
     i18n.init_app(app)
@@ -58,7 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
-    for module in (leaders, api_leaders, planners, teams, staff, review, ogc):
+    for module in (leaders, api_leaders, planners, api_planners, teams, staff, review, ogc):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -117,6 +117,8 @@ def test_roll_up_to_village_and_township(frames):
     assert v.loc["V1", "posts"] == 3
     assert v.loc["V1", "vacant"] == 1
     assert v.loc["V1", "distance_own_m"] == pytest.approx((5000 * 100 + 1000 * 60) / 160)
+    assert math.isnan(v.loc["V3", "distance_own_m"])
+    assert v.loc["V3", "distance_m"] == pytest.approx(math.hypot(7000, 4000))
     assert v.loc["V1", "days_since_visit"] == 30
     assert v.loc["V1", "visit_days"] == 9
     assert v.loc["V3", "groups_without_station"] == 1

@@ -1,0 +1,62 @@
+"""The planners' coverage and siting under /api/: GeoJSON, CSV, GeoPackage and JSON.
+
+Thin: parse the request within the user's area, call ``webmap.services.coverage`` /
+``webmap.services.siting`` and serialise.  An unknown area, or one outside the user's own,
+answers 404; a bad parameter 400 with a message naming it.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from webmap.auth import login_required
+from webmap.services import coverage_export
+from webmap.services.coverage import coverage, geojson, parse_query
+from webmap.views.common import db_session
+
+bp = Blueprint("api_planners", __name__, url_prefix="/api")
+
+
+@bp.get("/coverage")
+@login_required("planner")
+def coverage_geojson() -> ResponseReturnValue:
+    """One feature per group or village (``level``) with its measures, score and reason."""
+    query = parse_query(request.args, default_area=g.user.area_code)
+    with db_session() as session:
+        result = coverage(session, query, user_area=g.user.area_code)
+        data = geojson(session, result)
+    response = jsonify(data)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+@bp.get("/coverage.csv")
+@login_required("planner")
+def coverage_csv() -> ResponseReturnValue:
+    """The ranked table as CSV with Chinese headers (UTF-8 with BOM, for Excel)."""
+    query = parse_query(request.args, default_area=g.user.area_code)
+    with db_session() as session:
+        result = coverage(session, query, user_area=g.user.area_code)
+    name = f"coverage_{query.level}_{query.area}.csv"
+    return _download(coverage_export.csv_bytes(result), "text/csv", name)
+
+
+@bp.get("/coverage.gpkg")
+@login_required("planner")
+def coverage_gpkg() -> ResponseReturnValue:
+    """The ranked units with geometry as a GeoPackage."""
+    query = parse_query(request.args, default_area=g.user.area_code)
+    with db_session() as session:
+        result = coverage(session, query, user_area=g.user.area_code)
+        body = coverage_export.gpkg_bytes(session, result)
+    name = f"coverage_{query.level}_{query.area}.gpkg"
+    return _download(body, "application/geopackage+sqlite3", name)
