@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from models.db import database_url, session_factory
-from models.maps import CITY_CODE
+from models.places import CITY_CODE
 from models.users import get_user_by_name
 from webmap.cli_helpers import fail
 from webmap.errors import ApiError

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from geo.coverage import COMPONENTS, Standard, Weights, gap_scores, group_measures, reasons, roll_up
 from models import coverage as db
 from models.cache import StampedCache, data_stamp
-from models.maps import CITY_CODE, area_prefix, level_of
+from models.places import CITY_CODE, area_prefix, level_of
 from webmap.errors import ApiError, NotFound
 
 __all__ = [
