@@ -6,15 +6,20 @@ PIP := $(VENV)/bin/pip
 QG := $(VENV)/bin/qungong
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup system python assets lint bench clean
+.PHONY: demo test test-fast setup system python assets lint bench clean
 
 demo: setup
 	$(QG) db up
 	$(QG) demo ensure
 	$(QG) run --host 127.0.0.1 --port 5000
 
+# The full suite (CI), the full-network tests included.
 test: setup
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# Everything but the full-network tests: a few minutes instead of several.
+test-fast: setup
+	$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 setup: system python assets
 
@@ -46,6 +51,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 lint: python
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean:
 	-$(QG) db down

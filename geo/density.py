@@ -113,7 +113,10 @@ def _hexagons(ids: list[str]) -> npt.NDArray[np.object_]:
     rings = [h3.cell_to_boundary(c) for c in ids]
     if rings and all(len(r) == 6 for r in rings):
         # All hexagons (no pentagon is anywhere near China): one vectorised call.
-        return shapely.polygons(np.asarray(rings, dtype=np.float64)[:, :, ::-1])
+        polygons: npt.NDArray[np.object_] = shapely.polygons(
+            np.asarray(rings, dtype=np.float64)[:, :, ::-1]
+        )
+        return polygons
     return np.array([shapely.Polygon(np.asarray(r)[:, ::-1]) for r in rings], dtype=object)
 
 
@@ -270,7 +273,7 @@ class Grid:
             np.asarray(lon, dtype=np.float64),
             bins=(self.ny, self.nx),
             range=((self.south, self.north), (self.west, self.east)),
-            weights=weights,
+            weights=None if weights is None else np.asarray(weights, dtype=np.float64),
         )
         return hist
 

@@ -66,7 +66,8 @@ def peaked_density(
         dx = x - centres_arr[index, 0]
         dy = y - centres_arr[index, 1]
         d2 = (dx * dx + dy * dy) / (spreads_arr[index] ** 2)
-        return 1.0 + peak_arr[index] * np.exp(-0.5 * d2)
+        value: FloatArray = 1.0 + peak_arr[index] * np.exp(-0.5 * d2)
+        return value
 
     return density
 

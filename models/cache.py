@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, NamedTuple, TypeVar
 
-from cachetools import LRUCache, TTLCache
+from cachetools import Cache, LRUCache, TTLCache
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -95,7 +95,7 @@ class StampedCache(Generic[V]):
     """
 
     def __init__(self, *, maxsize: int, ttl: float | None = None) -> None:
-        self._store: LRUCache[Hashable, V] = (
+        self._store: Cache[Hashable, V] = (
             TTLCache(maxsize=maxsize, ttl=ttl, timer=time.monotonic)
             if ttl
             else LRUCache(maxsize=maxsize)

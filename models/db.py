@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, inspect
@@ -48,6 +50,15 @@ def database_url() -> str:
 def engine_for(url: str) -> Engine:
     """One pooled engine per URL for the life of the process."""
     return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under the session's transaction (for COPY)."""
+    raw = session.connection().connection.driver_connection
+    if raw is None:
+        msg = "the session's connection is closed"
+        raise RuntimeError(msg)
+    return cast("psycopg.Connection[Any]", raw)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

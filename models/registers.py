@@ -62,7 +62,7 @@ def record_import(
     report: dict[str, Any],
 ) -> int:
     """Write the import_batch row and its audit_log entry; return the batch id."""
-    batch_id = session.scalar(
+    batch_id = session.execute(
         insert(ImportBatch)
         .values(
             kind=kind,
@@ -75,7 +75,7 @@ def record_import(
             finished_at=func.now(),
         )
         .returning(ImportBatch.id)
-    )
+    ).scalar_one()
     audit(
         session,
         username=username,

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, String, any_, bindparam, func, select, text, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from models.db import driver_connection
 from models.schema import LEVELS, SRID, AdminUnit, Generation
 
 UNIT_COPY_COLUMNS = (
@@ -131,7 +132,7 @@ def units_frame(
     with_geom
         Fetch geometries too (costly for groups).
     """
-    cols = [
+    cols: list[Any] = [
         AdminUnit.id,
         AdminUnit.code,
         AdminUnit.level,
@@ -203,7 +204,7 @@ def copy_units(session: Session, units: pd.DataFrame) -> int:
         [_LENGTH.pack(len(g)) + g for g in ewkb],
     ]
     tuple_head = _FIELD_COUNT.pack(len(columns))
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     names = ", ".join(UNIT_COPY_COLUMNS)
     # Binary COPY: the geometry goes in as EWKB bytes (geometry_recv) instead of hex text
     # twice the size that the server decodes again; rows are encoded column by column,

@@ -27,9 +27,11 @@ def init_app(app: Flask) -> None:
 
 def get_session() -> Session:
     """The session of the current request (created on first use)."""
-    if "db_session" not in g:
-        g.db_session = session_factory(current_app.config["DATABASE_URL"])()
-    return g.db_session
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = session_factory(current_app.config["DATABASE_URL"])()
+        g.db_session = session
+    return session
 
 
 def release() -> None:

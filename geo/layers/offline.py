@@ -14,6 +14,7 @@ settings cannot leak into another's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import folium
 from branca.element import Element
@@ -106,7 +107,7 @@ def localize(root: Element, *, base_url: str) -> Element:
 
 
 def offline_map(
-    *, tile_url: str | None = None, attribution: str | None = None, **kwargs: object
+    *, tile_url: str | None = None, attribution: str | None = None, **kwargs: Any
 ) -> folium.Map:
     """A Folium map with no external basemap unless an intranet tile server is configured."""
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, **kwargs)

@@ -15,13 +15,14 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from libpysal.weights import W
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from geo.density import MIN_COUNT, Grid, hex_bins, pattern_agreement, rates_per_thousand
 from geo.density import suppress_small as drop_small
@@ -70,12 +71,8 @@ class QueryError(ApiError):
     code = "bad_parameter"
 
 
-class Arguments(Protocol):
-    """What a query is parsed from: a request's ``args`` or any werkzeug ``MultiDict``."""
-
-    def get(self, key: str, default: str | None = None) -> str | None: ...
-
-    def getlist(self, key: str) -> list[str]: ...
+# What a query is parsed from: a request's ``args`` or any werkzeug ``MultiDict``.
+Arguments = MultiDict[str, str]
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def _meta(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     return {"query": query.args(), "cases": result.total, "min_count": MIN_COUNT}
 
 
-def heat_geojson(query: LeadersQuery, result: Analysis, *, month: str | None = None) -> dict:
+def heat_geojson(
+    query: LeadersQuery, result: Analysis, *, month: str | None = None
+) -> dict[str, Any]:
     """H3 hexagons with their case count (cells below five left out), of one month if given."""
     bins = result.monthly if month else result.heat
     if month:
@@ -50,7 +52,7 @@ def heat_geojson(query: LeadersQuery, result: Analysis, *, month: str | None = N
     }
 
 
-def monthly_geojson(query: LeadersQuery, result: Analysis) -> dict:
+def monthly_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     """Monthly H3 hexagons (``month``, ``h3``, ``count``) and the cases of every month."""
     return {
         **feature_collection(drop_small(result.monthly), ["month", "h3", "count"]),
@@ -59,7 +61,7 @@ def monthly_geojson(query: LeadersQuery, result: Analysis) -> dict:
     }
 
 
-def rates_geojson(query: LeadersQuery, result: Analysis) -> dict:
+def rates_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     """Cases per 1,000 households by township or village; units below five left out."""
     kept = drop_small(result.rates)
     kept = kept.assign(rate=np.round(kept["rate"].to_numpy(dtype=float), 2))
@@ -71,7 +73,7 @@ def rates_geojson(query: LeadersQuery, result: Analysis) -> dict:
     return {**collection, **_meta(query, result), "unit": query.rate_unit}
 
 
-def hotspots_geojson(query: LeadersQuery, result: Analysis) -> dict:
+def hotspots_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     """Gi* class, z and p of every tested village; counts and rates below five read ``<5``."""
     hs = mask_small(result.hotspots.copy())
     hs["gi_z"] = np.round(hs["gi_z"].to_numpy(dtype=float), 3)
@@ -90,7 +92,9 @@ def hotspots_geojson(query: LeadersQuery, result: Analysis) -> dict:
     }
 
 
-def layer_geojson(query: LeadersQuery, result: Analysis, layer: str | None = None) -> dict:
+def layer_geojson(
+    query: LeadersQuery, result: Analysis, layer: str | None = None
+) -> dict[str, Any]:
     """The GeoJSON of one analysis layer (``query.layer`` unless ``layer`` is given)."""
     builders = {
         "heat": heat_geojson,
@@ -130,7 +134,7 @@ def top_csv(result: Analysis) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
-def top_geojson(query: LeadersQuery, result: Analysis) -> dict:
+def top_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     """The 20 hottest villages as GeoJSON polygons with the table's figures."""
     top = result.top()
     frame = gpd.GeoDataFrame(
