@@ -47,6 +47,11 @@ def lowest_covering(
     return found
 
 
+def _codes_where(condition: np.ndarray, codes: pd.Series) -> np.ndarray:
+    """``codes`` where ``condition`` holds, else None (an object array)."""
+    return np.asarray(np.where(condition, codes, None), dtype=object)
+
+
 @dataclass(frozen=True)
 class GroupIndex:
     """A generation's units held in the process, to attribute many points without a join.
@@ -80,11 +85,11 @@ class GroupIndex:
             generation_id=generation_id,
             ids=units["id"].to_numpy(np.int64),
             counties=units["county_code"].to_numpy(object),
-            townships=np.where(
-                np.isin(level, ("township", "village", "group")), code.str[:9] + "000", None
+            townships=_codes_where(
+                np.isin(level, ("township", "village", "group")), code.str[:9] + "000"
             ),
-            villages=np.where(np.isin(level, ("village", "group")), code.str[:12], None),
-            groups=np.where(level == "group", code, None),
+            villages=_codes_where(np.isin(level, ("village", "group")), code.str[:12]),
+            groups=_codes_where(level == "group", code),
             position_by_code=dict(zip(code.tolist(), range(len(units)), strict=True)),
             group_pos=group_pos,
             polygons=np.asarray(polygons, dtype=object),

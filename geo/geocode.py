@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import pandas as pd
 from rapidfuzz import process
@@ -275,13 +276,13 @@ class Gazetteer(GazetteerIndex):
         townships: dict[int, set[int]],
         counties: dict[int, set[int]],
         hints: tuple[str, ...],
-    ) -> tuple[tuple | None, list[tuple[int, int, int | None]], list[tuple]]:
+    ) -> tuple[tuple[Any, ...] | None, list[tuple[int, int, int | None]], list[tuple[Any, ...]]]:
         """The best key, the villages that share it and the keys of those beaten (with hints)."""
         level = self._level
         canon = self._canon
-        best_key: tuple | None = None
+        best_key: tuple[Any, ...] | None = None
         best: list[tuple[int, int, int | None]] = []  # (unit, token, group number)
-        beaten: list[tuple] = []  # keys of the villages that lost, to see what decided
+        beaten: list[tuple[Any, ...]] = []  # keys of the villages that lost, to see what decided
         for t, (start, end, hits) in enumerate(tokens):
             group_no: int | None = None
             group_checked = False
@@ -465,7 +466,7 @@ class Gazetteer(GazetteerIndex):
         counties: dict[int, set[int]],
         hints: tuple[str, ...] = (),
     ) -> GeocodeResult:
-        best_key: tuple | None = None
+        best_key: tuple[Any, ...] | None = None
         best: set[int] = set()
         best_token = -1
         for t, found in townships.items():
@@ -552,8 +553,8 @@ class Gazetteer(GazetteerIndex):
         return None
 
     def _narrow_fuzzy_hits(
-        self, hits: list[tuple], group_no: int | None, hints: tuple[str, ...]
-    ) -> list[tuple]:
+        self, hits: list[tuple[Any, ...]], group_no: int | None, hints: tuple[str, ...]
+    ) -> list[tuple[Any, ...]]:
         """Of the villages one character off, those that can be meant."""
         kept = set(self._drop_predecessors([h[2] for h in hits]))
         # One code in two generations (a village renamed by one character) is one place.

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from models.db import rowcount
 from models.registers import audit
 from models.schema import SRID, Generation, ReviewItem
 
@@ -172,7 +173,7 @@ def reattribute(session: Session, *, generation_id: int) -> dict[str, int]:
             ),
             {"gen": generation_id},
         )
-        out[table] = int(result.rowcount or 0)
+        out[table] = rowcount(result)
     return out
 
 

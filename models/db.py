@@ -16,7 +16,7 @@ from typing import Any, cast
 import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import CursorResult, Engine, Result, create_engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.cluster import DEFAULT_PORT, LocalCluster
@@ -59,6 +59,11 @@ def driver_connection(session: Session) -> psycopg.Connection[Any]:
         msg = "the session's connection is closed"
         raise RuntimeError(msg)
     return cast("psycopg.Connection[Any]", raw)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT, UPDATE or DELETE touched (``Session.execute`` types it as a plain Result)."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

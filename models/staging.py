@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import func, text, update
 from sqlalchemy.orm import Session
 
+from models.db import driver_connection, rowcount
 from models.schema import SRID, ImportBatch
 
 STAGE = "activity_stage"
@@ -97,7 +98,7 @@ def copy_stage(session: Session, frame: pd.DataFrame, columns: dict[str, str]) -
     if frame.empty:
         return 0
     names = list(columns)
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     sql = f"COPY {STAGE} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
         for start in range(0, len(frame), _COPY_CHUNK):
@@ -227,7 +228,7 @@ def insert_stage_cases(session: Session, *, batch_id: int | None) -> int:
         ),
         {"batch": batch_id},
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def insert_stage_visits(session: Session, *, batch_id: int | None) -> int:
@@ -247,7 +248,7 @@ def insert_stage_visits(session: Session, *, batch_id: int | None) -> int:
         ),
         {"batch": batch_id},
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def finish_batch(
