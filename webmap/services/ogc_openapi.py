@@ -7,7 +7,9 @@ from typing import Any
 from webmap.services.ogc import DEFAULT_LIMIT, MAX_LIMIT, Collection
 
 
-def _param(name: str, where: str, schema: dict[str, Any], description: str, **extra: Any) -> dict:
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str, **extra: Any
+) -> dict[str, Any]:
     return {"name": name, "in": where, "schema": schema, "description": description, **extra}
 
 
