@@ -216,3 +216,18 @@ def generations(session: Session) -> list[tuple[int, str, bool]]:
     """(id, name, active) of every generation, oldest first."""
     rows = session.execute(text("SELECT id, name, active FROM generation ORDER BY valid_from, id"))
     return [(int(i), str(n), bool(a)) for i, n, a in rows]
+
+
+def village_points(session: Session, generation_id: int, *, prefix: str = "") -> pd.DataFrame:
+    """Code, name and representative point (EPSG:4546 metres) of the villages under ``prefix``:
+    the default candidate sites for a new station."""
+    sql = text(
+        f"""
+        SELECT a.code, a.name, ST_X(p) AS x, ST_Y(p) AS y
+        FROM admin_unit a,
+             LATERAL ST_Transform(ST_PointOnSurface(a.geom), {METRIC_SRID}) AS p
+        WHERE a.generation_id = :g AND a.level = 'village' AND a.code LIKE :p
+        ORDER BY a.code
+        """
+    )
+    return pd.read_sql(sql, session.connection(), params={"g": generation_id, "p": prefix + "%"})

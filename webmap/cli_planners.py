@@ -22,7 +22,7 @@ from webmap.errors import ApiError
 from webmap.services import coverage_export
 from webmap.services.coverage import LEVELS, coverage, export_frame, parse_query
 
-__all__ = ["coverage_command"]
+__all__ = ["coverage_command", "siting_command"]
 
 
 def _user_area(session, username: str | None) -> str:  # noqa: ANN001
@@ -75,3 +75,73 @@ def coverage_command(
 
 def dumps(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+@click.command("siting")
+@click.option("--area", required=True, help="12-digit code of the area.")
+@click.option("--sites", type=int, default=5, show_default=True, help="New stations to place.")
+@click.option("--within", type=float, default=3000.0, show_default=True, help="Reach in metres.")
+@click.option("--method", type=click.Choice(["mclp", "lscp"]), default="mclp", show_default=True)
+@click.option("--demand", type=click.Choice(["households", "cases"]), default="households")
+@click.option(
+    "--candidates",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV/XLSX with lon,lat[,name] or a point file (GeoPackage, shapefile, GeoJSON).",
+)
+@click.option("--generation", default="", help="Boundary generation (default: the active one).")
+@click.option("--user", "username", help="Apply this user's area scope.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="FILE.json")
+@with_appcontext
+def siting_command(
+    area: str,
+    sites: int,
+    within: float,
+    method: str,
+    demand: str,
+    candidates: Path | None,
+    generation: str,
+    username: str | None,
+    output: Path | None,
+) -> None:
+    """Where new stations reach the most uncovered demand (MCLP) or the fewest that reach all (LSCP)."""
+    from ingest.candidates import read_candidates
+    from ingest.errors import IngestError
+    from webmap.services.siting import parse_siting, siting
+
+    payload: dict = {"area": area, "sites": sites, "within": within, "method": method}
+    payload |= {"demand": demand, "generation": generation}
+    if candidates is not None:
+        try:
+            frame = read_candidates(candidates, shown=str(candidates))
+        except IngestError as err:
+            fail(str(err))
+        payload["candidates"] = frame.to_dict("records")
+    with current_app.test_request_context("/"), session_factory(database_url())() as session:
+        user_area = _user_area(session, username)
+        try:
+            answer = siting(
+                session, parse_siting(payload, default_area=user_area), user_area=user_area
+            )
+        except ApiError as err:
+            fail(err.message)
+    if output:
+        output.write_text(dumps(answer), encoding="utf-8")
+    before, after = answer["before"]["share"], answer["after"]["share"]
+    click.echo(
+        f"{answer['method'].upper()} {len(answer['sites'])} sites within {within:.0f} m of "
+        f"{answer['candidates']} candidates: {answer['demand']} covered {before:.1%} -> {after:.1%}"
+        f" ({'proven optimal' if answer['optimal'] else answer['status']}, {answer['seconds']} s)"
+    )
+    for site in answer["sites"]:
+        click.echo(
+            f"  {site['rank']:>2}. {site['name']} ({site['lon']}, {site['lat']}): "
+            f"+{site['adds']:,.0f} ({site['adds_share']:.1%})"
+        )
+    if answer["greedy"]:
+        click.echo(
+            f"  greedy pick would cover {answer['greedy']['shortfall_points']:.2f} points less"
+        )
+    if answer["close_pairs"]:
+        click.echo(
+            f"  {len(answer['close_pairs'])} station pairs within 500 m (one could serve both)"
+        )

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from webmap.auth import login_required
 from webmap.services import coverage_export
 from webmap.services.coverage import coverage, geojson, parse_query
+from webmap.services.siting import parse_siting, siting
 from webmap.views.common import db_session
 
 bp = Blueprint("api_planners", __name__, url_prefix="/api")
@@ -60,3 +61,13 @@ def coverage_gpkg() -> ResponseReturnValue:
         body = coverage_export.gpkg_bytes(session, result)
     name = f"coverage_{query.level}_{query.area}.gpkg"
     return _download(body, "application/geopackage+sqlite3", name)
+
+
+@bp.post("/siting")
+@login_required("planner")
+def siting_run() -> ResponseReturnValue:
+    """JSON in (area, sites, within, method, demand, candidates), JSON out (see the service)."""
+    payload = request.get_json(silent=True)
+    query = parse_siting(payload if payload is not None else "", default_area=g.user.area_code)
+    with db_session() as session:
+        return jsonify(siting(session, query, user_area=g.user.area_code))
