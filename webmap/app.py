@@ -53,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api,
         api_leaders,
         api_planners,
+        exports,
         leaders,
         network,
         ogc,
@@ -69,7 +70,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
-    for module in (leaders, api_leaders, planners, api_planners, teams, staff, review, ogc):
+    for module in (
+        leaders,
+        api_leaders,
+        planners,
+        api_planners,
+        teams,
+        staff,
+        review,
+        ogc,
+        exports,
+    ):
         app.register_blueprint(module.bp)
 
     @app.context_processor

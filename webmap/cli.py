@@ -149,6 +149,7 @@ def db_restore(file: Path) -> None:
 def _register_groups() -> None:
     from webmap.cli_activity import register as register_activity
     from webmap.cli_demo import demo
+    from webmap.cli_export import export
     from webmap.cli_ingest import boundaries, register_groups
     from webmap.cli_leaders import leaders_group
     from webmap.cli_planners import coverage_command, siting_command
@@ -162,6 +163,7 @@ def _register_groups() -> None:
     main.add_command(tokens_group)
     main.add_command(coverage_command)
     main.add_command(siting_command)
+    main.add_command(export)
     for group in register_groups():
         main.add_command(group)
     register_activity(main)

@@ -9,7 +9,7 @@ import click
 
 from models import tokens
 from models.db import database_url, transaction
-from webmap.cli_ingest import fail
+from webmap.cli_helpers import fail
 
 _DURATION = re.compile(r"^(\d+)([dh])$")
 
