@@ -209,14 +209,21 @@ def getis_ord(
         )
     z = np.asarray(gi.Zs, dtype=np.float64)
     p = np.asarray(gi.p_sim, dtype=np.float64)
-    labels = np.full(len(y), "ns", dtype=object)
+    out["gi_z"] = z
+    out["gi_p"] = p
+    out["hotspot"] = _classes(z, p, fdr=fdr)
+    return out
+
+
+def _classes(
+    z: npt.NDArray[np.float64], p: npt.NDArray[np.float64], *, fdr: bool
+) -> npt.NDArray[np.object_]:
+    """The :data:`HOTSPOT_CLASSES` label of each unit from its Gi* z and permutation p."""
+    labels = np.full(len(z), "ns", dtype=object)
     # Loosest level first, so stricter levels overwrite it.
     for name, alpha in reversed(_LEVELS):
         cut = bh_threshold(p, alpha=alpha) if fdr else alpha
         significant = p <= cut
         labels[significant & (z > 0)] = f"hot{name}"
         labels[significant & (z < 0)] = f"cold{name}"
-    out["gi_z"] = z
-    out["gi_p"] = p
-    out["hotspot"] = labels
-    return out
+    return labels

@@ -10,10 +10,12 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from ingest.report import ImportReport
 from models.db import database_url, home, transaction
 from webmap.cli_helpers import fail
 
@@ -79,8 +81,8 @@ def demo_load(directory: Path | None) -> None:
 
 
 def load(directory: Path) -> None:
-    from ingest.boundaries import activate_generation, import_boundaries
-    from ingest.registers import import_officers, import_stations, import_teams
+    """Import every file of the demo's manifest, activate its generation, add its users."""
+    from ingest.boundaries import activate_generation
 
     manifest_path = directory / "manifest.json"
     if not manifest_path.exists():
@@ -88,7 +90,30 @@ def load(directory: Path) -> None:
     files = {k: Path(v) for k, v in json.loads(manifest_path.read_text())["files"].items()}
     url = database_url()
     started = time.perf_counter()
-    steps = [
+    with click.progressbar(
+        _network_steps(url), label="importing", show_pos=True, item_show_func=lambda s: s and s[0]
+    ) as bar:
+        for key, run in bar:
+            if key not in files:
+                continue
+            report = run(files[key])
+            if not report.ok:
+                click.echo("")
+                click.echo(report.to_text("zh"))
+                sys.exit(1)
+    activate_generation(url, ACTIVE, username="demo")
+    # Cases and visits last: they are placed on the active generation's groups.
+    _load_activity(url, files)
+    add_demo_users(url)
+    click.echo(f"demo loaded in {time.perf_counter() - started:.1f} s; generation {ACTIVE} active")
+
+
+def _network_steps(url: str) -> list[tuple[str, Callable[[Path], ImportReport]]]:
+    """(manifest key, import) for the boundaries of every generation, then the registers."""
+    from ingest.boundaries import import_boundaries
+    from ingest.registers import import_officers, import_stations, import_teams
+
+    steps: list[tuple[str, Callable[[Path], ImportReport]]] = [
         (
             f"{level}_{gen}",
             lambda p, g=gen: import_boundaries(
@@ -103,30 +128,17 @@ def load(directory: Path) -> None:
         ("officers", import_officers),
         ("teams", import_teams),
     ):
-        for gen in GENERATIONS:
-            name = f"{key}_{gen}"
-            if name in files:
-                steps.append(
-                    (
-                        name,
-                        lambda p, f=importer, g=gen: f(
-                            url, p, generation=g, commit=True, username="demo"
-                        ),
-                    )
-                )
-    with click.progressbar(
-        steps, label="importing", show_pos=True, item_show_func=lambda s: s and s[0]
-    ) as bar:
-        for key, run in bar:
-            if key not in files:
-                continue
-            report = run(files[key])
-            if not report.ok:
-                click.echo("")
-                click.echo(report.to_text("zh"))
-                sys.exit(1)
-    activate_generation(url, ACTIVE, username="demo")
-    # Cases and visits last: they are placed on the active generation's groups.
+        steps += [
+            (
+                f"{key}_{gen}",
+                lambda p, f=importer, g=gen: f(url, p, generation=g, commit=True, username="demo"),
+            )
+            for gen in GENERATIONS
+        ]
+    return steps
+
+
+def _load_activity(url: str, files: dict[str, Path]) -> None:
     from ingest.activity import import_cases, import_visits
 
     for key, importer in (("cases", import_cases), ("visits", import_visits)):
@@ -141,8 +153,6 @@ def load(directory: Path) -> None:
             f"  {key}: {report.counts.get(key, 0):,} loaded, "
             f"{report.counts.get('review', 0):,} to review ({time.perf_counter() - step:.1f} s)"
         )
-    add_demo_users(url)
-    click.echo(f"demo loaded in {time.perf_counter() - started:.1f} s; generation {ACTIVE} active")
 
 
 def add_demo_users(url: str) -> None:

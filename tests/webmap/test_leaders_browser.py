@@ -39,6 +39,13 @@ def test_leader_filters_animates_switches_and_drills(app, auth, db_url):
         page.wait_for_selector(READY, timeout=10_000)
         assert page.get_attribute(".folium-map", "data-layer") == "heat"
         assert int(page.get_attribute(".folium-map", "data-cases")) == len(cases)
+        # The heatmap draws aggregated cells, never one point per case.
+        cells = page.evaluate(
+            """() => { let n = null;
+                qungongMap.eachLayer(l => { if (l instanceof L.HeatLayer) n = l._latlngs.length; });
+                return n; }"""
+        )
+        assert 0 < cells < len(cases) / 5
         # Stations as context: fetched when their layer is switched on.
         page.locator(".leaflet-control-layers-overlays label", has_text="群众工作站").click()
         page.wait_for_selector(".folium-map[data-stations]", timeout=10_000)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from geo.density import MIN_COUNT
 from geo.density import suppress_small as drop_small
-from geo.layers.hotspots import feature_collection
+from geo.layers.elements import feature_collection
 from webmap.services.leaders import (
     PERMUTATIONS,
     TOLERANCE,
