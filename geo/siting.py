@@ -78,7 +78,8 @@ def covered_by(demand_xy: npt.ArrayLike, points_xy: npt.ArrayLike, radius: float
     if len(p) == 0:
         return np.zeros(len(d), dtype=bool)
     dist, _ = cKDTree(p).query(d, k=1, distance_upper_bound=radius * (1 + 1e-12))
-    return np.isfinite(dist)
+    within: np.ndarray = np.isfinite(dist)
+    return within
 
 
 def _compress(
@@ -89,13 +90,14 @@ def _compress(
     cover = sparse.csr_matrix(cover, dtype=bool)
     cover.sort_indices()
     merged: dict[bytes, int] = {}
-    rows, sums = [], []
+    rows: list[int] = []
+    sums: list[float] = []
     indptr, indices = cover.indptr, cover.indices
     for i in np.flatnonzero(np.diff(indptr) > 0):
         key = indices[indptr[i] : indptr[i + 1]].tobytes()
         k = merged.setdefault(key, len(rows))
         if k == len(rows):
-            rows.append(i)
+            rows.append(int(i))
             sums.append(0.0)
         sums[k] += w[i]
     return np.array(sums), cover[rows]
@@ -202,7 +204,8 @@ def greedy_mclp(weights: npt.ArrayLike, cover: sparse.csr_matrix, p: int) -> Sit
     t0 = time.perf_counter()
     w = np.asarray(weights, dtype=np.float64).copy()
     csc = sparse.csc_matrix(cover, dtype=np.float64)
-    chosen, gains = [], []
+    chosen: list[int] = []
+    gains: list[float] = []
     for _ in range(min(p, cover.shape[1])):
         gain = csc.T @ w
         gain[chosen] = -1
