@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from models import places
+from models import network, places
 from models.schema import LEVELS
 from webmap.auth import login_required, scoped_area, user_prefix
 from webmap.errors import ApiError, NotFound
@@ -99,9 +99,11 @@ def stations() -> ResponseReturnValue:
 @bp.get("/stations/<int:station_id>")
 @login_required()
 def station(station_id: int) -> ResponseReturnValue:
+    """A station's register entry, groups, officers and team, open cases and recent visits."""
     with db_session() as session:
         detail = places.station_detail(session, station_id)
-    if detail is None or not detail["village"]["code"].startswith(user_prefix()):
-        msg = f"no station {station_id}"
-        raise NotFound(msg)
+        if detail is None or not detail["village"]["code"].startswith(user_prefix()):
+            msg = f"no station {station_id}"
+            raise NotFound(msg)
+        detail.update(network.station_activity(session, station_id))
     return jsonify(detail)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from branca.element import JavascriptLink, MacroElement
-from flask import Blueprint, current_app, request, url_for
+from branca.element import JavascriptLink
+from flask import Blueprint, current_app, g, request, url_for
 from flask_babel import gettext as _
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 from sqlalchemy.orm import Session
 
 from geo.layers.offline import offline_map
-from models import places
+from models import network, places
 from models.cache import StampedCache, data_stamp
 from webmap.auth import login_required, scoped_area
 from webmap.views.common import db_session, dumps, render_map_page
@@ -22,8 +23,19 @@ CITY_TOLERANCE = {"county": 0.002, "township": 0.001}
 TOWNSHIP_TOLERANCE = {"village": 0.0002, "group": 0.0001}
 
 
-class NetworkLayers(MacroElement):
-    """Draws boundaries and stations from compact data with static/network.js."""
+# The zoom from which each lazily drawn layer and each level's name labels appear; the
+# layer control says so while the map is zoomed out further.
+MIN_ZOOM = {"village": 11, "group": 13}
+LABEL_ZOOM = {"county": (0, 10), "township": (10, 13), "village": (13, 15), "group": (15, 30)}
+# Stations are clustered below this zoom (a city of 5,903 dots is one red smear).
+CLUSTER_UNTIL_ZOOM = 12
+
+
+class NetworkLayers(JSCSSMixin):
+    """Draws boundaries and stations from compact data with static/network.js.
+
+    The station clusters come from leaflet.markercluster, served locally like every asset.
+    """
 
     _template = Template(
         """{% macro script(this, kwargs) %}
@@ -35,6 +47,9 @@ class NetworkLayers(MacroElement):
         super().__init__()
         self._name = "NetworkLayers"
         self.config = config_json
+        # Named as folium.plugins.MarkerCluster names them; geo.layers.offline serves them.
+        self.default_js = [("markerclusterjs", "")]
+        self.default_css = [("markerclustercss", ""), ("markerclusterdefaultcss", "")]
 
 
 def _text() -> dict[str, str]:
@@ -46,11 +61,30 @@ def _text() -> dict[str, str]:
         "group": _("村民小组"),
         "groups": _("村民小组"),
         "stations": _("群众工作站"),
+        "cluster": _("多个工作站（点击放大）"),
         "groupCount": _("村民小组"),
         "officers": _("民情信息员"),
         "team": _("工作队"),
+        "address": _("地址"),
+        "head": _("站长"),
+        "phone": _("电话"),
+        "opened": _("建站日期"),
+        "openCases": _("未办结案件"),
+        "visits30": _("近30天走访"),
+        "lastVisit": _("最近走访"),
+        "none": _("无"),
+        "labels": _("名称标注"),
+        "legend": _("图例"),
+        # {zoom} is filled in by network.js.
+        "fromZoom": _("放大到第 {zoom} 级后显示"),
         "drill": _("查看本乡镇的村和村民小组"),
+        "drillCounty": _("查看本县市区的乡镇"),
     }
+
+
+def _may_see_city() -> bool:
+    """Whether the logged-in user's area is the whole city (or wider)."""
+    return places.level_of(g.user.area_code) in ("city", "province")
 
 
 @bp.get("/")
@@ -68,10 +102,16 @@ def index() -> str:
             attribution=current_app.config["TILE_ATTRIBUTION"],
         )
         title = _("邵阳市群众工作网络")
-        counts: dict[str, int] = {}
+        totals: dict[str, int] = {}
+        chain: list[dict[str, str]] = []
         if generation is not None:
-            counts = places.level_counts(session, generation.id)
+            prefix = places.area_prefix(area) if area else ""
+            totals = network.area_totals(session, generation.id, prefix=prefix)
+            if area:
+                chain = network.unit_chain(session, generation.id, area)
             title, config_json = _network_config(session, generation.id, area)
+            if chain:
+                title = chain[-1]["name"]
             m.get_root().header.add_child(
                 JavascriptLink(url_for("static", filename="network.js")), name="network_js"
             )
@@ -81,9 +121,25 @@ def index() -> str:
         m,
         title=title,
         generation=generation,
-        counts=counts,
+        totals=totals,
         area=area,
+        area_level=places.level_of(area) if area else "city",
+        crumbs=_breadcrumbs(chain),
+        may_see_city=_may_see_city(),
     )
+
+
+def _breadcrumbs(chain: list[dict[str, str]]) -> list[dict[str, str | None]]:
+    """The viewed area's ancestors, each with a link only where the user may open it."""
+    own = places.area_prefix(g.user.area_code)
+    crumbs: list[dict[str, str | None]] = []
+    for unit in chain[:-1]:
+        allowed = places.area_prefix(unit["code"]).startswith(own)
+        if unit["level"] == "city":
+            continue
+        href = url_for("network.index", area=unit["code"]) if allowed else None
+        crumbs.append({"name": unit["name"], "href": href})
+    return crumbs
 
 
 # Rendered layer data per (generation, area), kept while the boundaries and registers are
@@ -106,6 +162,9 @@ def _network_config(session: Session, generation_id: int, area: str) -> tuple[st
             "unitsUrl": url_for("api.units"),
             "stationUrl": url_for("api.stations") + "/",
             "drillUrl": url_for("network.index") + "?area=",
+            "minZoom": MIN_ZOOM,
+            "labelZoom": LABEL_ZOOM,
+            "clusterUntil": CLUSTER_UNTIL_ZOOM,
         }
     )
     return name or _("邵阳市群众工作网络"), common[:-1] + "," + data_json[1:]
@@ -157,4 +216,6 @@ def _network_data(session: Session, generation_id: int, area: str) -> tuple[str 
         "stations": places.stations_compact(session, generation_id, prefix=prefix),
         "bounds": places.extent(session, generation_id, prefix=prefix),
         "lazy": True,
+        # The county step: from the city, a county opens its townships.
+        "countyDrill": not prefix,
     }
