@@ -51,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webmap import auth, db, errors, i18n, vendor
     from webmap.views import (
         api,
+        api_geocode,
         api_leaders,
         api_planners,
         exports,
@@ -80,6 +81,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         review,
         ogc,
         exports,
+        api_geocode,
     ):
         app.register_blueprint(module.bp)
 

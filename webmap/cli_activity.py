@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -13,9 +11,9 @@ from ingest.errors import IngestError
 from models.db import database_url
 from webmap.cli_helpers import fail
 from webmap.cli_ingest import parse_fields, show_report
+from webmap.services.geocoding import geocode_csv
 
 CRS_CHOICES = ("wgs84", "gcj02", "bd09", "cgcs2000")
-GEOCODE_COLUMNS = ("lon", "lat", "code", "level", "score", "status", "candidates", "reason")
 
 
 def _import_options(command):  # noqa: ANN001  (click decorator stack)
@@ -108,36 +106,13 @@ def geocode(source: str, column: str, encoding: str | None) -> None:
 
     raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     text = _decode(raw, encoding, "stdin" if source == "-" else source)
-    reader = csv.DictReader(io.StringIO(text))
-    header = list(reader.fieldnames or [])
-    if column not in header:
-        fail(f"no {column!r} column (columns: {', '.join(header) or 'none'}); use --column")
-    rows = list(reader)
     gazetteer = gazetteer_for(database_url())
     if gazetteer is None:
         fail("no active boundary generation: import boundaries first")
-    found = gazetteer.geocode_many([r[column] for r in rows])
-    # The historic unit's active successor is the one maps and imports use.
-    code = found["successor_code"].fillna(found["code"])
-    out = csv.writer(sys.stdout, lineterminator="\n")
-    extra = [c for c in GEOCODE_COLUMNS if c not in header]
-    out.writerow(header + extra)
-    for row, (_, hit), unit in zip(rows, found.iterrows(), code, strict=True):
-        answer = {
-            "lon": f"{hit['lon']:.6f}" if _given(hit["lon"]) else "",
-            "lat": f"{hit['lat']:.6f}" if _given(hit["lat"]) else "",
-            "code": unit if _given(unit) else "",
-            "level": hit["level"] if _given(hit["level"]) else "",
-            "score": f"{hit['score']:.3f}",
-            "status": hit["status"],
-            "candidates": "|".join(hit["candidates"]),
-            "reason": hit["reason"],
-        }
-        out.writerow([row.get(c, "") for c in header] + [answer[c] for c in extra])
-
-
-def _given(value: object) -> bool:
-    return value is not None and value == value  # NaN is not equal to itself
+    try:
+        sys.stdout.write(geocode_csv(gazetteer, text, column=column))
+    except KeyError as err:
+        fail(f"{err.args[0]}; use --column")
 
 
 def _decode(raw: bytes, encoding: str | None, shown: str) -> str:
