@@ -172,8 +172,8 @@ class Gazetteer(GazetteerIndex):
         ----------
         addresses : Iterable[str or None]
         counties : Iterable[str or None], optional
-            One county hint per address (see :meth:`geocode`), e.g. a county column or the
-            first six digits of each case number.
+            One county hint per address (see :meth:`geocode`), e.g. the first six digits of
+            each case number, or a county column (codes or names, see :meth:`county_prefix`).
         area : str, optional
             The uploading user's area code, a hint for every address.
 
@@ -191,8 +191,11 @@ class Gazetteer(GazetteerIndex):
             msg = f"{len(hints)} county hints for {len(items)} addresses"
             raise ValueError(msg)
         area_prefix = code_prefix(area)
+        prefixes: dict[object, str | None] = {}
         for address, hint in zip(items, hints, strict=True):
-            county = code_prefix(hint)
+            county = prefixes.get(hint) if hint in prefixes else prefixes.setdefault(
+                hint, self.county_prefix(hint)
+            )
             key = (address if isinstance(address, str) else "", county, area_prefix)
             result = cache.get(key)
             if result is None:
@@ -206,6 +209,21 @@ class Gazetteer(GazetteerIndex):
         frame = pd.DataFrame.from_records(rows, columns=list(RESULT_COLUMNS))
         frame.insert(0, "address", pd.Series(items, dtype=object))
         return frame
+
+    def county_prefix(self, hint: object) -> str | None:
+        """The code prefix a county hint stands for: a division code or a county's name.
+
+        ``"430525"``, ``"430525000000"`` and ``"洞口县"`` (or ``"洞口"``) all give ``"430525"``;
+        a name that is no county, or more than one, gives None.
+        """
+        prefix = code_prefix(hint)
+        if prefix is not None or not isinstance(hint, str):
+            return prefix
+        hits = self._vocab.get(normalise_address(hint), ())
+        counties = {self._canon[u] for u, _full in hits if self._level[u] == _COUNTY}
+        if len(counties) != 1:
+            return None
+        return code_prefix(self._code[counties.pop()])
 
     def _scan(self, text: str) -> list[tuple[int, int, tuple[tuple[int, bool], ...]]]:
         """Leftmost-longest name variants in ``text`` as (start, end, hits)."""

@@ -37,7 +37,7 @@ from ingest.tables import match_columns, read_table
 from ingest.visits import VISIT_HEADERS, visit_fields
 from models import activity as queries
 from models import registers as register_queries
-from models import staging
+from models import staging, users
 from models.db import session_factory
 
 __all__ = [
@@ -247,7 +247,9 @@ def _run(
     rows = RowFlags(len(table))
     with report.timed("check"):
         records = spec.fields(table, cols, rows, session=session, report=report)
-        place = locate(url, table, cols, crs=options.crs, rows=rows, report=report)
+        user = users.get_user_by_name(session, options.username)
+        place = locate(url, table, cols, crs=options.crs, rows=rows, report=report,
+                       area=user.area_code if user is not None else None)  # fmt: skip
         records = pd.concat([records, place], axis=1)
     with report.timed("attribute"):
         index = group_index(session, url=url)

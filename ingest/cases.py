@@ -16,6 +16,8 @@ LOCATION_HEADERS: dict[str, tuple[str, ...]] = {
     "lon": ("经度", "lon", "lng", "longitude", "x"),
     "lat": ("纬度", "lat", "latitude", "y"),
     "crs": ("坐标系", "坐标系统", "坐标类型", "crs", "coordtype", "coordsystem", "srs"),
+    # A hint for the geocoder when the address leaves the county out (name or code).
+    "county": ("县市区", "所属县市区", "县区", "区县", "县(市、区)", "county"),
 }
 CASE_HEADERS: dict[str, tuple[str, ...]] = {
     "case_no": ("案件编号", "编号", "案件号", "受理编号", "caseno", "case", "no", "id"),

@@ -109,10 +109,14 @@ def locate(
     crs: str,
     rows: RowFlags,
     report: ImportReport,
+    area: str | None = None,
 ) -> pd.DataFrame:
     """Each row's WGS-84 point, source system and point, method, score and geocoded unit code.
 
     Coordinates win over the address; bad coordinates are flagged, not geocoded instead.
+    What else says where a row is helps the geocoder choose between places its address fits
+    equally well: the row's county column, else the division code its case number begins
+    with, and ``area``, the code of the uploading user's area.
     """
     pts = read_points(
         column(table, cols, "lon"),
@@ -134,7 +138,10 @@ def locate(
     need = ~given & rows.good
     gazetteer, units = gazetteer_and_points(url) if need.any() and "address" in cols else (None, {})
     rows.units = units
-    geo = _geocode(column(table, cols, "address"), need, gazetteer, rows, units)
+    geo = _geocode(
+        column(table, cols, "address"), need, gazetteer, rows, units,
+        hints=county_hints(table, cols), area=area,
+    )  # fmt: skip
     geocoded = need & geo["code"].notna().to_numpy()
     report.counts["gps"] = int((given & rows.good).sum())
     report.counts["geocoded"] = int(geocoded.sum())
@@ -152,12 +159,27 @@ def locate(
     )
 
 
+def county_hints(table: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
+    """Per row, the county its own cells name: the county column, else a case number's head.
+
+    Case numbers of the registers begin with the county's 6-digit division code
+    (``4305252013000123``); anything else gives no hint.
+    """
+    county = column(table, cols, "county").astype(object)
+    case_no = column(table, cols, "case_no").astype(object)
+    head = case_no.where(case_no.str.match(r"^43\d{4}", na=False), None).str[:6]
+    return county.where(county.notna(), head)
+
+
 def _geocode(
     addresses: pd.Series,
     need: np.ndarray,
     gazetteer: Gazetteer | None,
     rows: RowFlags,
     units: dict[str, _UnitPoint],
+    *,
+    hints: pd.Series | None = None,
+    area: str | None = None,
 ) -> pd.DataFrame:
     """Geocode the rows in ``need``; flag those that cannot be placed."""
     n = len(addresses)
@@ -175,7 +197,8 @@ def _geocode(
     if len(todo) == 0 or gazetteer is None:
         rows.flag(np.isin(np.arange(n), todo), "unmatched", "no boundaries loaded")
         return out
-    found = gazetteer.geocode_many(addresses.to_numpy(object)[todo])
+    counties = None if hints is None else hints.to_numpy(object)[todo].tolist()
+    found = gazetteer.geocode_many(addresses.to_numpy(object)[todo], counties=counties, area=area)
     status = found["status"].to_numpy(object)
     level = found["level"].to_numpy(object)
     detail = np.full(n, None, dtype=object)

@@ -270,6 +270,15 @@ def test_hint_narrows_a_typo_and_a_repeated_township(gaz):
     assert gaz.geocode("田星村1组", county=CHENGBU).code == g(CHENGBU, "100", "201", 1)
 
 
+def test_county_hint_by_name(gaz):
+    assert gaz.county_prefix("城步苗族自治县") == CHENGBU
+    assert gaz.county_prefix("城步") == CHENGBU
+    assert gaz.county_prefix("邵东县") == SHAODONG  # the old name gives the active county
+    assert gaz.county_prefix("竹市镇") is None
+    frame = gaz.geocode_many(["田心村3组"], counties=["城步县"])
+    assert frame["code"].tolist() == [g(CHENGBU, "100", "201", 3)]
+
+
 def test_geocode_many_takes_one_hint_per_address(gaz):
     frame = gaz.geocode_many(["田心村3组", "田心村3组"], counties=[CHENGBU, SHAODONG])
     assert frame["code"].tolist() == [g(CHENGBU, "100", "201", 3), g(SHAODONG, "104", "201", 3)]
