@@ -193,8 +193,10 @@ class Gazetteer(GazetteerIndex):
         area_prefix = code_prefix(area)
         prefixes: dict[object, str | None] = {}
         for address, hint in zip(items, hints, strict=True):
-            county = prefixes.get(hint) if hint in prefixes else prefixes.setdefault(
-                hint, self.county_prefix(hint)
+            county = (
+                prefixes.get(hint)
+                if hint in prefixes
+                else prefixes.setdefault(hint, self.county_prefix(hint))
             )
             key = (address if isinstance(address, str) else "", county, area_prefix)
             result = cache.get(key)
