@@ -54,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_geocode,
         api_leaders,
         api_planners,
+        api_routes,
         exports,
         leaders,
         network,
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_routes.bp)
     for module in (
         leaders,
         api_leaders,

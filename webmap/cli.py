@@ -153,6 +153,7 @@ def _register_groups() -> None:
     from webmap.cli_ingest import boundaries, register_groups
     from webmap.cli_leaders import leaders_group
     from webmap.cli_planners import coverage_command, siting_command
+    from webmap.cli_routes import routes_group
     from webmap.cli_tokens import tokens_group
     from webmap.cli_users import users_group
 
@@ -164,6 +165,7 @@ def _register_groups() -> None:
     main.add_command(coverage_command)
     main.add_command(siting_command)
     main.add_command(export)
+    main.add_command(routes_group)
     for group in register_groups():
         main.add_command(group)
     register_activity(main)

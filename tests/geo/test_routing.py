@@ -1,0 +1,116 @@
+"""geo.routing: matrices, feasibility of day plans, optimality against brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from pyproj import Geod
+
+from geo.routing import (
+    MUST_VISIT,
+    RoutingProblem,
+    solve,
+    solve_ortools,
+    solve_vroom,
+    straight_line_matrix,
+    tour_length,
+)
+
+
+def _random_points(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return 111.2 + rng.random(n) * 0.3, 27.0 + rng.random(n) * 0.3
+
+
+def _brute_force(matrix: np.ndarray) -> int:
+    n = len(matrix)
+    return min(tour_length(matrix, [0, *perm]) for perm in itertools.permutations(range(1, n)))
+
+
+def test_straight_line_matrix_matches_geodesic_distance():
+    lon, lat = _random_points(6, seed=1)
+    m = straight_line_matrix(lon, lat, circuity=1.0)
+    geod = Geod(ellps="WGS84")
+    for i, j in itertools.combinations(range(6), 2):
+        _, _, d = geod.inv(lon[i], lat[i], lon[j], lat[j])
+        # Sphere vs ellipsoid: within 0.5% at this latitude.
+        assert abs(m[i, j] - d) / d < 0.005
+    assert (m == m.T).all()
+    assert (np.diag(m) == 0).all()
+    assert (straight_line_matrix(lon, lat, circuity=1.3)[0, 1]) == pytest.approx(
+        m[0, 1] * 1.3, abs=1
+    )
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6])
+@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve])
+def test_single_tour_is_optimal_on_small_instances(seed, solver):
+    lon, lat = _random_points(8, seed)
+    matrix = straight_line_matrix(lon, lat)
+    plan = solver(RoutingProblem(distance_m=matrix))
+    tour = [0, *plan.routes[0]]
+    assert sorted(tour) == list(range(8))
+    assert tour_length(matrix, tour) == _brute_force(matrix)
+
+
+def test_tsplib_style_square_has_known_optimum():
+    # Nine points on a 3x3 grid of spacing 10: the optimal tour is 9 * 10 ... plus one
+    # diagonal (an odd grid has no Hamiltonian cycle of unit steps): 80 + 10*sqrt(2) -> 94.
+    xy = np.array([(x, y) for x in range(3) for y in range(3)], dtype=float) * 10
+    d = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) + 0.5).astype(np.int64)
+    plan = solve(RoutingProblem(distance_m=d))
+    assert tour_length(d, [0, *plan.routes[0]]) == 94 == _brute_force(d)
+
+
+def _day_problem(n: int, *, routes: int, day_minutes: int, seed: int, priority=None):
+    lon, lat = _random_points(n + 1, seed)
+    return RoutingProblem(
+        distance_m=straight_line_matrix(lon, lat),
+        service_s=np.array([0] + [30 * 60] * n),
+        priority=priority,
+        routes=routes,
+        speed_kmh=30,
+        route_seconds=day_minutes * 60,
+        balance_per_s=20,
+    )
+
+
+@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve])
+def test_day_plans_are_feasible(solver):
+    problem = _day_problem(24, routes=3, day_minutes=480, seed=11)
+    plan = solver(problem)
+    served = [s for route in plan.routes for s in route]
+    # Every stop once (served or reported dropped), never twice.
+    assert sorted(served + plan.dropped) == list(range(1, 25))
+    assert len(set(served)) == len(served)
+    for r, _route in enumerate(plan.routes):
+        assert plan.route_seconds(problem, r) <= 480 * 60
+    # Depot at both ends: the route's duration counts the way back to node 0.
+    route = plan.routes[0]
+    time = problem.time_matrix()
+    expected = sum(time[a, b] for a, b in itertools.pairwise([0, *route, 0]))
+    assert plan.route_seconds(problem, 0) == expected
+
+
+def test_days_are_balanced():
+    problem = _day_problem(18, routes=3, day_minutes=480, seed=12)
+    plan = solve(problem)
+    counts = sorted(len(r) for r in plan.routes)
+    assert counts[0] >= 4, counts  # no day left nearly empty while another is full
+
+
+def test_low_priority_stops_are_skipped_first_when_days_are_short():
+    n = 20
+    priority = np.array([9] + [0] * 10 + [MUST_VISIT] * 10)
+    problem = _day_problem(n, routes=1, day_minutes=360, seed=13, priority=priority)
+    plan = solve(problem)
+    assert plan.dropped, "a 6-hour day cannot hold 20 half-hour visits"
+    assert all(priority[s] == 0 for s in plan.dropped)
+    assert plan.route_seconds(problem, 0) <= 360 * 60
+
+
+def test_same_problem_same_plan():
+    problem = _day_problem(40, routes=3, day_minutes=480, seed=14)
+    assert solve(problem).routes == solve(problem).routes

@@ -1,0 +1,308 @@
+"""Route planning requests: check the JSON of ``POST /api/routes/plan``, solve, answer.
+
+The API and ``qungong routes plan`` both call :func:`parse_request` and :func:`plan`, so the
+same input gives the same plan (the solver's search is limited by a count, not a clock).
+Errors name the field (``stops[3].lon``) or, from the command line, the file's row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from geo.routing import RoutingProblem, solve, straight_line_matrix
+from webmap.errors import ApiError
+
+__all__ = ["MAX_STOPS", "PlanError", "PlanRequest", "parse_request", "plan", "problem_of"]
+
+MAX_STOPS = 2000
+# Margin around the city's extent: a township office may sit just over a county line.
+EXTENT_MARGIN_DEG = 0.05
+# Balancing weight: a second of the longest day costs as much as this many metres of travel
+# (at 30 km/h a second of driving is ~8 m), so the solver spreads villages over the days
+# instead of packing them into as few days as the day length allows.
+BALANCE_PER_S = 20
+
+
+def _msg(template: str, **values: Any) -> str:
+    # API and command-line messages are English, like the rest of /api/ (programs read them).
+    return template % values if values else template
+
+
+class PlanError(ApiError):
+    """Bad planning input; the message names the field or row and what is wrong."""
+
+    code = "bad_plan_request"
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A checked request: the depot, the stops and the planning parameters."""
+
+    depot: tuple[float, float]
+    ids: list[str]
+    lon: np.ndarray
+    lat: np.ndarray
+    service_minutes: np.ndarray
+    priority: np.ndarray
+    days: int = 1
+    teams: int = 1
+    day_minutes: float = 480
+    speed_kmh: float = 30
+    distance: str = "straight"
+
+
+def _number(value: Any, where: str, *, lo: float, hi: float, integer: bool = False) -> float:
+    if isinstance(value, bool) or value is None or value == "":
+        raise PlanError(_msg("%(where)s: a number is required", where=where))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise PlanError(
+            _msg("%(where)s: %(value)s is not a number", where=where, value=repr(value))
+        ) from None
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise PlanError(
+            _msg(
+                "%(where)s: %(value)s is outside %(lo)s–%(hi)s",
+                where=where,
+                value=value,
+                lo=lo,
+                hi=hi,
+            )
+        )
+    if integer and number != int(number):
+        raise PlanError(
+            _msg("%(where)s: %(value)s is not a whole number", where=where, value=value)
+        )
+    return number
+
+
+def _point(
+    item: Any, where: str, extent: tuple[float, float, float, float] | None
+) -> tuple[float, float]:
+    if not isinstance(item, Mapping):
+        raise PlanError(_msg("%(where)s: an object with lon and lat is required", where=where))
+    lon = _number(item.get("lon"), f"{where}.lon", lo=-180, hi=180)
+    lat = _number(item.get("lat"), f"{where}.lat", lo=-90, hi=90)
+    if extent is not None:
+        west, south, east, north = extent
+        m = EXTENT_MARGIN_DEG
+        if not (west - m <= lon <= east + m and south - m <= lat <= north + m):
+            raise PlanError(
+                _msg(
+                    "%(where)s: (%(lon)s, %(lat)s) lies outside the city",
+                    where=where,
+                    lon=lon,
+                    lat=lat,
+                )
+            )
+    return lon, lat
+
+
+def parse_request(
+    payload: Any,
+    *,
+    extent: tuple[float, float, float, float] | None,
+    row_label: Callable[[int], str] = lambda i: f"stops[{i}]",
+) -> PlanRequest:
+    """Check a planning request; raise :class:`PlanError` naming the first bad field or row.
+
+    ``extent`` is the city's (west, south, east, north); ``row_label`` names stop ``i`` in
+    messages (the command line names the CSV row instead of ``stops[i]``).
+    """
+    if not isinstance(payload, Mapping):
+        raise PlanError(_msg("the request body must be a JSON object"))
+    if payload.get("depot") is None:
+        raise PlanError(_msg("depot: missing (the township office's lon and lat)"))
+    depot = _point(payload["depot"], "depot", extent)
+    stops = payload.get("stops")
+    if not isinstance(stops, list) or not stops:
+        raise PlanError(_msg("stops: no stops to plan"))
+    if len(stops) > MAX_STOPS:
+        raise PlanError(
+            _msg("stops: %(n)d stops, at most %(max)d in one plan", n=len(stops), max=MAX_STOPS)
+        )
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    coords, service, priority = [], [], []
+    for i, stop in enumerate(stops):
+        where = row_label(i)
+        if not isinstance(stop, Mapping):
+            raise PlanError(_msg("%(where)s: a stop must be an object", where=where))
+        sid = stop.get("id")
+        if sid is None or str(sid).strip() == "":
+            raise PlanError(_msg("%(where)s.id: missing", where=where))
+        sid = str(sid).strip()
+        if sid in seen:
+            raise PlanError(
+                _msg(
+                    "%(where)s.id: duplicate id %(id)s (also %(other)s)",
+                    where=where,
+                    id=repr(sid),
+                    other=row_label(seen[sid]),
+                )
+            )
+        seen[sid] = i
+        ids.append(sid)
+        coords.append(_point(stop, where, extent))
+        minutes = stop.get("service_minutes")
+        service.append(
+            30.0
+            if minutes in (None, "")
+            else _number(minutes, f"{where}.service_minutes", lo=0, hi=1440)
+        )
+        prio = stop.get("priority")
+        priority.append(
+            1
+            if prio in (None, "")
+            else int(_number(prio, f"{where}.priority", lo=0, hi=9, integer=True))
+        )
+    distance = payload.get("distance", "straight")
+    if distance not in ("straight", "roads"):
+        raise PlanError(
+            _msg('distance: must be "straight" or "roads", got %(v)s', v=repr(distance))
+        )
+    return PlanRequest(
+        depot=depot,
+        ids=ids,
+        lon=np.array([c[0] for c in coords]),
+        lat=np.array([c[1] for c in coords]),
+        service_minutes=np.array(service),
+        priority=np.array(priority, dtype=np.int64),
+        days=int(_number(payload.get("days", 1), "days", lo=1, hi=31, integer=True)),
+        teams=int(_number(payload.get("teams", 1), "teams", lo=1, hi=20, integer=True)),
+        day_minutes=_number(payload.get("day_minutes", 480), "day_minutes", lo=1, hi=1440),
+        speed_kmh=_number(payload.get("speed_kmh", 30), "speed_kmh", lo=1, hi=120),
+        distance=distance,
+    )
+
+
+def _matrix(request: PlanRequest) -> np.ndarray:
+    if request.distance == "roads":
+        # Road distances come with the planners' road network; until one is imported the
+        # request cannot be answered honestly with straight lines.
+        raise PlanError(_msg('distance: no road network imported; use "straight"'))
+    lon = np.concatenate([[request.depot[0]], request.lon])
+    lat = np.concatenate([[request.depot[1]], request.lat])
+    return straight_line_matrix(lon, lat)
+
+
+def problem_of(request: PlanRequest, matrix: np.ndarray | None = None) -> RoutingProblem:
+    """The routing problem of a request (node 0 the depot, node i+1 stop i)."""
+    return RoutingProblem(
+        distance_m=_matrix(request) if matrix is None else matrix,
+        service_s=np.concatenate([[0], np.rint(request.service_minutes * 60)]).astype(np.int64),
+        priority=np.concatenate([[9], request.priority]),
+        routes=request.days * request.teams,
+        speed_kmh=request.speed_kmh,
+        route_seconds=int(request.day_minutes * 60),
+        balance_per_s=BALANCE_PER_S,
+    )
+
+
+def plan(request: PlanRequest, *, matrix: np.ndarray | None = None) -> dict[str, Any]:
+    """Plan the request: ``{"days": [...], "unassigned": [...]}`` as the API answers it."""
+    problem = problem_of(request, matrix)
+    day_s = problem.route_seconds or 0
+    time = problem.time_matrix()
+    # Alone on a day: out, the visit, back. A stop over the day's length fits no day.
+    alone = time[0, 1:] + time[1:, 0]
+    fits = alone <= day_s
+    if not fits.any():
+        nearest = math.ceil(int(alone.min()) / 60)
+        raise PlanError(
+            _msg(
+                "day_minutes: %(m)s minutes is too short for any stop (the quickest needs %(n)d)",
+                m=request.day_minutes,
+                n=nearest,
+            )
+        )
+    keep = np.concatenate([[0], np.nonzero(fits)[0] + 1])
+    sub = RoutingProblem(
+        distance_m=problem.distance_m[np.ix_(keep, keep)],
+        service_s=problem.service()[keep],
+        priority=problem.priorities()[keep],
+        routes=problem.routes,
+        speed_kmh=problem.speed_kmh,
+        route_seconds=problem.route_seconds,
+        balance_per_s=problem.balance_per_s,
+    )
+    result = solve(sub)
+    days = []
+    for r, route in enumerate(_priority_days_first(result.routes, sub, request.teams)):
+        stops = [int(keep[s]) for s in route]
+        days.append(
+            {
+                "day": r // request.teams + 1,
+                "team": r % request.teams + 1,
+                "stops": [request.ids[s - 1] for s in stops],
+                "distance_m": sub_distance(problem, stops),
+                "duration_minutes": round(sub_seconds(problem, stops) / 60, 1),
+            }
+        )
+    unassigned = [
+        {
+            "id": request.ids[i],
+            "reason": _msg(
+                "does not fit in a working day: %(n)d minutes there, on site and back, the day has %(d)s",
+                n=math.ceil(int(alone[i]) / 60),
+                d=request.day_minutes,
+            ),
+        }
+        for i in np.nonzero(~fits)[0]
+    ] + [
+        {"id": request.ids[int(keep[s]) - 1], "reason": _msg("no room left in the days planned")}
+        for s in sorted(result.dropped)
+    ]
+    return {"days": days, "unassigned": unassigned}
+
+
+def sub_distance(problem: RoutingProblem, stops: list[int]) -> int:
+    """Metres of the day's route depot -> stops -> depot."""
+    if not stops:
+        return 0
+    idx = np.array([0, *stops])
+    return int(problem.distance_m[idx, np.roll(idx, -1)].sum())
+
+
+def sub_seconds(problem: RoutingProblem, stops: list[int]) -> int:
+    """Seconds of the day's route: travel plus service, depot to depot."""
+    if not stops:
+        return 0
+    idx = np.array([0, *stops])
+    return int(problem.time_matrix()[idx, np.roll(idx, -1)].sum())
+
+
+def _priority_days_first(
+    routes: list[list[int]], problem: RoutingProblem, teams: int
+) -> list[list[int]]:
+    """Put the days with the most priority first: days are interchangeable, urgency is not.
+
+    Teams keep their own routes; whole days (one route per team) are reordered by the summed
+    priority of their stops, ties by the original order, so the result stays deterministic.
+    """
+    prio = problem.priorities()
+    days = [routes[d * teams : (d + 1) * teams] for d in range(len(routes) // teams)]
+    order = sorted(
+        range(len(days)),
+        key=lambda d: (-sum(int(prio[s]) for route in days[d] for s in route), d),
+    )
+    # Empty days go last, after every day with stops.
+    order.sort(key=lambda d: not any(days[d]))
+    return [route for d in order for route in days[d]]
+
+
+def city_extent(session: Any) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the active generation's counties, or None without one."""
+    from models import places
+
+    generation = places.active_generation(session)
+    if generation is None:
+        return None
+    box = places.extent(session, generation.id, prefix="", level="county")
+    return None if box is None else (box[0], box[1], box[2], box[3])

@@ -1,0 +1,26 @@
+"""``POST /api/routes/plan``: day routes for a set of stops from a depot, as JSON."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from webmap.auth import login_required
+from webmap.db import get_session, release
+from webmap.services import routes
+from webmap.services.routes import PlanError
+
+bp = Blueprint("api_routes", __name__, url_prefix="/api/routes")
+
+
+@bp.post("/plan")
+@login_required("team", "planner")
+def plan() -> ResponseReturnValue:
+    """Plan day routes; the body and the answer are described in ``webmap.services.routes``."""
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise PlanError("the request body must be a JSON object")
+    extent = routes.city_extent(get_session())
+    checked = routes.parse_request(payload, extent=extent)
+    release()  # the solver needs no connection
+    return jsonify(routes.plan(checked))
