@@ -73,7 +73,8 @@ def straight_line_matrix(
     dlam = lam[:, None] - lam[None, :]
     h = np.sin(dphi / 2) ** 2 + np.cos(phi[:, None]) * np.cos(phi[None, :]) * np.sin(dlam / 2) ** 2
     metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return np.rint(metres * circuity).astype(np.int64)
+    out: np.ndarray = np.rint(metres * circuity).astype(np.int64)
+    return out
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ class RoutingProblem:
 
     def time_matrix(self) -> np.ndarray:
         """Seconds from leaving node i to leaving for the next: travel plus service at i."""
-        return self.travel_s() + self.service()[:, None]
+        out: np.ndarray = self.travel_s() + self.service()[:, None]
+        return out
 
     def skip_cost(self) -> np.ndarray:
         p = self.priorities()
