@@ -378,6 +378,8 @@ def reasons(
 
 
 def _fmt(value: object) -> object:
+    if isinstance(value, float) and not np.isfinite(value):
+        return "—"  # masked or unknown
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -231,3 +231,33 @@ def village_points(session: Session, generation_id: int, *, prefix: str = "") ->
         """
     )
     return pd.read_sql(sql, session.connection(), params={"g": generation_id, "p": prefix + "%"})
+
+
+def unit_list(
+    session: Session, generation_id: int, *, level: str, prefix: str = ""
+) -> list[tuple[str, str]]:
+    """(code, name) of the units of one level under ``prefix``: the page's filter choices."""
+    rows = session.execute(
+        text(
+            "SELECT code, name FROM admin_unit WHERE generation_id = :g AND level = :level"
+            " AND code LIKE :p ORDER BY code"
+        ),
+        {"g": generation_id, "level": level, "p": prefix + "%"},
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def unit_bounds(session: Session, generation_id: int, codes: list[str]) -> dict[str, list[float]]:
+    """[[south, west], [north, east]] of each unit: where a click on a table row zooms to."""
+    rows = session.execute(
+        text(
+            "SELECT code, ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b)"
+            " FROM (SELECT code, Box2D(geom) AS b FROM admin_unit"
+            "       WHERE generation_id = :g AND code = ANY(:c)) s"
+        ),
+        {"g": generation_id, "c": codes},
+    )
+    return {
+        str(r[0]): [[round(r[1], 5), round(r[2], 5)], [round(r[3], 5), round(r[4], 5)]]
+        for r in rows
+    }

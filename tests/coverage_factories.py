@@ -87,3 +87,100 @@ def _inside(unit: AdminUnit) -> tuple[float, float]:
 
     p = to_shape(unit.geom).representative_point()
     return p.x, p.y
+
+
+GRID_COUNTY = "430525000000"
+GRID_CLOSED = ("430525100205", "430525101201", "430525101209")
+
+
+def load_grid_coverage(url: str) -> None:
+    """One county, two townships of 3x3 villages (0.03 deg), each village 2x2 groups.
+
+    Every village has a station at its centre except GRID_CLOSED; every group has one
+    officer and 50 households, and was visited on 2013-12-20.
+    """
+    import datetime as dt
+
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import MultiPolygon, box
+
+    from models.schema import Generation
+
+    def mp(x0: float, y0: float, x1: float, y1: float):
+        return from_shape(MultiPolygon([box(x0, y0, x1, y1)]), srid=4326)
+
+    side, half = 0.03, 0.015
+    with transaction(url) as s:
+        gen = Generation(name="2013", valid_from=dt.date(2013, 1, 1), active=True)
+        county = AdminUnit(
+            generation=gen,
+            level="county",
+            code=GRID_COUNTY,
+            name="洞口县",
+            county_code="430525",
+            geom=mp(110.0, 27.0, 110.18, 27.09),
+        )
+        s.add(county)
+        for t, (tname, tx) in enumerate((("竹市镇", 110.0), ("石江镇", 110.09))):
+            tcode = f"430525{100 + t}000"
+            township = AdminUnit(
+                generation=gen,
+                level="township",
+                code=tcode,
+                name=tname,
+                parent=county,
+                county_code="430525",
+                geom=mp(tx, 27.0, tx + 3 * side, 27.0 + 3 * side),
+            )
+            s.add(township)
+            for k in range(9):
+                vx, vy = tx + side * (k % 3), 27.0 + side * (k // 3)
+                vcode = tcode[:9] + f"{201 + k:03d}"
+                village = AdminUnit(
+                    generation=gen,
+                    level="village",
+                    code=vcode,
+                    name=f"{tname[:2]}{k + 1}村",
+                    parent=township,
+                    county_code="430525",
+                    households=200,
+                    geom=mp(vx, vy, vx + side, vy + side),
+                )
+                s.add(village)
+                if vcode not in GRID_CLOSED:
+                    s.add(
+                        Station(
+                            unit=village,
+                            county_code="430525",
+                            name=f"{vcode}站",
+                            geom=from_shape(Point(vx + half, vy + half), srid=4326),
+                        )
+                    )
+                for q in range(4):
+                    gx, gy = vx + half * (q % 2), vy + half * (q // 2)
+                    group = AdminUnit(
+                        generation=gen,
+                        level="group",
+                        code=f"{vcode}{q + 1:03d}",
+                        name=f"第{q + 1}组",
+                        parent=village,
+                        county_code="430525",
+                        households=50,
+                        geom=mp(gx, gy, gx + half, gy + half),
+                    )
+                    s.add(group)
+                    s.flush()
+                    s.add(Officer(unit_id=group.id, county_code="430525", name="信息员"))
+                    s.add(
+                        Visit(
+                            household=f"{vcode}{q + 1:03d}-001",
+                            visited_at=dt.datetime(2013, 12, 20, 10, tzinfo=TZ),
+                            geom=from_shape(Point(gx + 0.007, gy + 0.007), srid=4326),
+                            source_crs="wgs84",
+                            unit_id=group.id,
+                            county_code="430525",
+                            township_code=tcode,
+                            village_code=vcode,
+                            group_code=f"{vcode}{q + 1:03d}",
+                        )
+                    )

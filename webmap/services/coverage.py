@@ -199,7 +199,10 @@ def with_reasons(result: CoverageResult, rows: pd.DataFrame | None = None) -> pd
     """``rows`` (default: all) of a result with the ``reason`` column in the user's language."""
     frame = result.frame if rows is None else rows
     out = frame.copy()
-    out["reason"] = reasons(out, reason_templates(), weights=result.query.weights)
+    # A rate would give away a count under five (households are public): say "—" instead.
+    small = (out["cases"] > 0) & (out["cases"] < MIN_COUNT)
+    shown = out.assign(cases_per_1000=out["cases_per_1000"].where(~small))
+    out["reason"] = reasons(shown, reason_templates(), weights=result.query.weights)
     return out
 
 
@@ -214,7 +217,8 @@ def _masked_cases(frame: pd.DataFrame) -> pd.DataFrame:
 def export_frame(result: CoverageResult, *, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The result as a table to hand out: the issue's columns first, small counts masked."""
     frame = _masked_cases(with_reasons(result))
-    cols = list(columns or (*EXPORT_COLUMNS, *EXTRA_COLUMNS))
+    # station_code exists for groups and villages only
+    cols = [c for c in (columns or (*EXPORT_COLUMNS, *EXTRA_COLUMNS)) if c in frame]
     out = frame[cols].copy()
     for col in ("distance_own_m", "distance_nearest_m"):
         if col in out:
