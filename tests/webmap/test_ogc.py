@@ -205,3 +205,30 @@ def test_signed_in_session_works_and_strangers_are_refused(client, auth, world):
     auth.login("team")
     feats, _ = all_items(client, "", "/ogc/collections/groups/items")
     assert len(feats) == 4
+
+
+def test_planners_coverage_measures_are_collections_too(client, world):
+    ids = {
+        c["id"]
+        for c in get(client, "/ogc/collections", world.admin_token).get_json()["collections"]
+    }
+    assert {"coverage-villages", "coverage-townships", "coverage-groups"} <= ids
+    feats, pages = all_items(
+        client, world.admin_token, "/ogc/collections/coverage-villages/items?limit=3"
+    )
+    assert pages == 2
+    by_code = {f["id"]: f["properties"] for f in feats}
+    assert sorted(by_code) == ["430525100201", "430525100202", "430525101201", "430525101202"]
+    # the planners' service masks small case counts; nothing under five goes out as a number
+    assert all(p["cases"] in (0, "<5") or p["cases"] >= 5 for p in by_code.values())
+    assert {"score", "rank", "reason"} <= set(by_code["430525100201"])
+    team, _ = all_items(client, world.team_token, "/ogc/collections/coverage-villages/items")
+    assert sorted(f["id"] for f in team) == ["430525100201", "430525100202"]
+    boxed = get(
+        client,
+        "/ogc/collections/coverage-villages/items?bbox=110.01,27.01,110.05,27.05",
+        world.admin_token,
+    )
+    assert [f["id"] for f in boxed.get_json()["features"]] == ["430525100201"]
+    outside = get(client, "/ogc/collections/coverage-villages/items/430525101201", world.team_token)
+    assert outside.status_code == 404

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from models import features
 from models.features import CASE_COUNTS, STATIONS, TEAMS, Query, Source, unit_source
 from webmap.errors import ApiError
+from webmap.services import ogc_coverage
 
 MAX_LIMIT = 10000
 DEFAULT_LIMIT = 100
@@ -58,9 +59,15 @@ class Collection:
     id: str
     title: str
     description: str
-    source: Source
+    source: Source | None  # None: a computed layer (the planners' coverage measures)
     params: dict[str, Any]
     generation: str | None
+    coverage_level: str | None = None
+
+    @property
+    def queryables(self) -> tuple[str, ...]:
+        """Properties a client may filter on by equality."""
+        return ogc_coverage.QUERYABLES if self.source is None else self.source.queryables
 
 
 def _level_titles() -> dict[str, str]:
@@ -111,6 +118,21 @@ def catalogue(session: Session) -> list[Collection]:
                 gname,
             ),
         ]
+        for level in ogc_coverage.LEVELS:
+            out.append(
+                Collection(
+                    f"coverage-{LEVEL_PLURAL[level]}",
+                    _("%(level)s覆盖缺口", level=titles[level]),
+                    _(
+                        "规划覆盖：各%(level)s的缺口得分、排名和原因（案件少于5件显示为<5）",
+                        level=titles[level],
+                    ),
+                    None,
+                    {"gen": gid},
+                    gname,
+                    coverage_level=level,
+                )
+            )
     for gid, gname, _active in gens:
         if not gname.replace("-", "").replace("_", "").isalnum() or not gname.isascii():
             continue  # names that cannot be a path segment are reachable through the active set
@@ -169,7 +191,7 @@ def collection_meta(
             }
     if extent:
         meta["extent"] = extent
-    meta["queryables"] = list(collection.source.queryables)
+    meta["queryables"] = list(collection.queryables)
     return meta
 
 
@@ -188,6 +210,17 @@ def items_page(
     ``numberMatched`` is counted on the first page only: clients (GDAL) read it there, and
     counting again on each of 48 pages of groups took as long as the pages themselves.
     """
+    if collection.source is None:
+        try:
+            return ogc_coverage.page(session, str(collection.coverage_level), query)
+        except ValueError as err:
+            raise OgcError(str(err)) from None
+        except ApiError:
+            return (
+                [],
+                None,
+                0,
+            )  # no such level inside the caller's area (e.g. townships of a township)
     try:
         texts, cursor = features.feature_page(
             session, collection.source, query, params=collection.params
@@ -211,9 +244,17 @@ def feature_collection_text(texts: list[str], members: dict[str, Any]) -> str:
 
 def one_item(session: Session, collection: Collection, feature_id: str, *, prefix: str) -> str:
     """One feature's GeoJSON text; :class:`OgcNotFound` when it is not in the caller's area."""
-    found = features.one_feature(
-        session, collection.source, feature_id, prefix=prefix, params=collection.params
-    )
+    if collection.source is None:
+        try:
+            found = ogc_coverage.one(
+                session, str(collection.coverage_level), feature_id, prefix=prefix
+            )
+        except ApiError:
+            found = None
+    else:
+        found = features.one_feature(
+            session, collection.source, feature_id, prefix=prefix, params=collection.params
+        )
     if found is None:
         msg = f"no feature {feature_id!r} in collection {collection.id!r}"
         raise OgcNotFound(msg)

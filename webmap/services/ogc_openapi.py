@@ -106,7 +106,7 @@ def openapi(collections: list[Collection], *, base: str, title: str) -> dict[str
     for c in collections:
         filters = [
             _param(name, "query", {"type": "string"}, f"Only features whose {name} equals this.")
-            for name in c.source.queryables
+            for name in c.queryables
         ]
         paging = [_ref(n) for n in ("bbox", "datetime", "limit", "after", "offset", "f")]
         paths[f"/collections/{c.id}"] = {

@@ -192,7 +192,7 @@ def items(collection_id: str) -> ResponseReturnValue:
             prefix=_prefix(),
             bbox=parse_bbox(request.args.get("bbox")),
             interval=parse_datetime(request.args.get("datetime")),
-            filters=parse_filters(request.args, found.source.queryables),
+            filters=parse_filters(request.args, found.queryables),
             after=request.args.get("after"),
             offset=parse_offset(request.args.get("offset")),
             limit=limit,
