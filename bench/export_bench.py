@@ -13,6 +13,7 @@ bench/export_bench.py [--formats gpkg,shp,csv,geojson]``
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import tempfile
 import time
@@ -55,6 +56,12 @@ def ogr2ogr(directory: Path) -> tuple[float, int]:
 
 
 def main() -> None:
+    _main()
+    # Two cores shared with other work: wall times mean little without the load beside them.
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--formats", default="gpkg,shp,csv,geojson")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import time
 
 from sqlalchemy import text
@@ -40,6 +41,12 @@ def viewport(lon: float, lat: float, z: int) -> tuple[float, float, float, float
 
 
 def main() -> None:
+    _main()
+    # Two cores shared with other work: wall times mean little without the load beside them.
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def _main() -> None:
     with session_factory(database_url())() as session:
         gen = places.active_generation(session)
         centres = session.execute(

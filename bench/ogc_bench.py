@@ -131,6 +131,12 @@ def ogr2ogr_groups() -> tuple[float, int]:
 
 
 def main() -> None:
+    _main()
+    # Two cores shared with other work: wall times mean little without the load beside them.
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("QUNGONG_WEB_PORT", 5036)))
     parser.add_argument("--user", default="admin")
