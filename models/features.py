@@ -266,6 +266,18 @@ def feature_rows(
         yield from (tuple(r) for r in part)
 
 
+def feature_texts(
+    session: Session, source: Source, query: Query, *, params: dict[str, Any], chunk: int = 20000
+) -> Iterator[str]:
+    """Every matching feature as GeoJSON text (as /ogc/ serves it), in id order, streamed."""
+    params = dict(params)
+    where = _where(source, query, params)
+    sql = f"SELECT {_feature_sql(source)} FROM {source.table} WHERE {where} ORDER BY {source.key}"
+    result = session.execute(text(sql).execution_options(yield_per=chunk), params)
+    for part in result.partitions():
+        yield from (r[0] for r in part)
+
+
 def extent(
     session: Session, generation_id: int, *, prefix: str
 ) -> tuple[float, float, float, float] | None:

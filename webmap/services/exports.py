@@ -133,18 +133,10 @@ def _zh(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_frame(frame: gpd.GeoDataFrame, fmt: str, directory: Path, stem: str) -> Path:
-    """Write ``frame`` as ``fmt`` into ``directory``; returns the file to hand over."""
+    """Write ``frame`` as ``fmt`` (gpkg, shp, csv) into ``directory``; returns the file to hand over."""
     if fmt == "gpkg":
         path = directory / f"{stem}.gpkg"
         write_dataframe(_zh(frame), path, layer=stem, driver="GPKG")
-    elif fmt == "geojson":
-        path = directory / f"{stem}.geojson"
-        write_dataframe(
-            frame,
-            path,
-            driver="GeoJSON",
-            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7},
-        )
     elif fmt == "shp":
         shp_dir = directory / "shp"
         shp_dir.mkdir()
@@ -191,13 +183,16 @@ def export_layer(
         msg = f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}"
         raise ExportError(msg)
     name, source, params, gname = resolve_layer(session, layer, generation=generation)
-    frame = layer_frame(session, source, params, prefix=prefix)
     stem = f"{name}_{gname}" if name in PLURAL.values() else name.replace("-", "_")
     if len(prefix) > len(area_prefix(CITY_CODE)):  # name the area unless it is the whole city
         stem += f"_{prefix}"
     target = directory or Path(tempfile.mkdtemp(prefix="qungong-export-"))
     try:
-        path = write_frame(frame, fmt, target, stem)
+        if fmt == "geojson":
+            path, rows = write_geojson(session, source, params, prefix, target / f"{stem}.geojson")
+        else:
+            frame = layer_frame(session, source, params, prefix=prefix)
+            path, rows = write_frame(frame, fmt, target, stem), len(frame)
     except Exception:
         if directory is None:
             shutil.rmtree(target, ignore_errors=True)
@@ -210,10 +205,25 @@ def export_layer(
             "format": fmt,
             "area": prefix,
             "generation": gname,
-            "rows": len(frame),
+            "rows": rows,
         },
     )
-    return Export(path, path.name, FORMATS[fmt][0], len(frame))
+    return Export(path, path.name, FORMATS[fmt][0], rows)
+
+
+def write_geojson(
+    session: Session, source: Source, params: dict[str, Any], prefix: str, path: Path
+) -> tuple[Path, int]:
+    """The layer as an RFC 7946 FeatureCollection, feature text straight from PostGIS (the
+    same features /ogc/ serves): GDAL's GeoJSON writer took three times as long."""
+    rows = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"type":"FeatureCollection","features":[')
+        for text in features.feature_texts(session, source, Query(prefix=prefix), params=params):
+            out.write(("," if rows else "") + text)
+            rows += 1
+        out.write("]}")
+    return path, rows
 
 
 def audit_export(session: Session, *, username: str, detail: dict[str, Any]) -> None:
