@@ -69,6 +69,9 @@ class Standard:
     reach_m: float = 5000.0
     #: the recency component is 1 after this many days without a visit.
     stale_days: int = 180
+    #: a group whose village has no station of its own scores at least this on distance:
+    #: no station is a gap in itself, however near a neighbour's station happens to be.
+    no_station_floor: float = 0.8
 
     def standard_days(self) -> float:
         """Visit days the standard asks for in the window."""
@@ -279,6 +282,11 @@ def components(measures: pd.DataFrame, standard: Standard | None = None) -> pd.D
     """The five 0-1 components of the gap score (1 = the worst gap)."""
     std = standard or Standard()
     d = measures["distance_m"].to_numpy(dtype=np.float64)
+    if "groups_without_station" in measures:
+        without = measures["groups_without_station"] / measures["groups"].clip(lower=1)
+    else:
+        without = measures["station_code"].isna().astype(np.float64)
+    floor = std.no_station_floor * without.to_numpy(dtype=np.float64)
     posts = measures["posts"].to_numpy(dtype=np.float64)
     days = measures["days_since_visit"].to_numpy(dtype=np.float64)
     visit_days = measures["visit_days"].to_numpy(dtype=np.float64)
@@ -290,7 +298,7 @@ def components(measures: pd.DataFrame, standard: Standard | None = None) -> pd.D
         shortfall = 1 - visit_days / std.standard_days()
     return pd.DataFrame(
         {
-            "distance": np.clip(np.nan_to_num(d / std.reach_m, nan=1.0), 0, 1),
+            "distance": np.clip(np.maximum(np.nan_to_num(d / std.reach_m, nan=1.0), floor), 0, 1),
             "officers": np.clip(vacancy, 0, 1),
             "recency": np.clip(np.nan_to_num(days / std.stale_days, nan=1.0), 0, 1),
             "visits": np.clip(shortfall, 0, 1),

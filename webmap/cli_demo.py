@@ -55,6 +55,7 @@ def demo_build(scale: float, seed: int, out: Path | None) -> None:
 def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     from demo.activity import build_cases, build_visits
     from demo.files import write_files
+    from demo.gaps import seed_gaps
     from demo.network import build_network
 
     started = time.perf_counter()
@@ -66,7 +67,12 @@ def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     click.echo(
         f"  {len(cases):,} cases, {len(visits):,} visits ({time.perf_counter() - started:.1f} s)"
     )
+    # The gaps a real network has (vacant posts, closed stations, ...) for planners to find.
+    network, visits, truth = seed_gaps(network, visits, seed=seed)
+    click.echo("  gaps seeded: " + ", ".join(f"{k} {v}" for k, v in network.notes["gaps"].items()))
     written = write_files(network, out, cases=cases, visits=visits)
+    written["gaps_truth"] = out / "gaps_truth.csv"
+    truth.to_csv(written["gaps_truth"], index=False, encoding="utf-8")
     manifest = {"scale": scale, "seed": seed, "files": {k: str(v) for k, v in written.items()}}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     click.echo(f"  {len(written)} files in {out} ({time.perf_counter() - started:.1f} s)")
