@@ -48,7 +48,8 @@ def test_list_and_item_show_reasons_and_candidates(client, auth, queued):
     item = client.get(f"/staff/review/{queued[2]}").get_data(as_text=True)
     assert 'value="430525100201"' in item
     assert 'value="430525101201"' in item
-    assert "circle_marker" in item  # the candidates are drawn on the map
+    assert "qungong.reviewMap" in item  # the candidates are drawn on the map
+    assert "洞口县 › 竹市镇 › 田心村" in item  # with their full names
 
 
 def test_pick_a_candidate_places_the_case(client, auth, queued, db_url):

@@ -91,7 +91,10 @@ def test_a_register_with_bad_rows_is_reported_row_by_row(client, auth, db_url):
     bad = "站点名称,村代码,经度,纬度\n某站,430599999999,111.5,27.2\n".encode("gbk")
     html = upload(client, "stations", "站点名册.csv", bad).get_data(as_text=True)
     assert "有错误，未写入" in html
-    assert "row 2" in html
+    # A table in the page's language: the row as 第 2 行, no internal count keys.
+    assert "第 2 行" in html
+    assert "row 2" not in html
+    assert 'class="problem problem-error"' in html
     assert 'id="commit"' not in html
     assert count(db_url, "station") == stations_before
 

@@ -5,23 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import folium
+from branca.element import JavascriptLink, MacroElement
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from jinja2 import Template
+from sqlalchemy.orm import Session
 
 from geo.coords import to_wgs84
 from geo.layers.offline import offline_map
-from models import activity
+from models import activity, places, review
 from models.schema import ReviewItem
 from webmap.auth import login_required, user_prefix
 from webmap.db import transaction
 from webmap.errors import ApiError
-from webmap.views.common import db_session, render_map_page
+from webmap.views.common import db_session, dumps, render_map_page
 
 bp = Blueprint("review", __name__, url_prefix="/staff/review")
 
 # Shaoyang's centre, for items with neither candidates nor coordinates.
 _CITY_CENTRE = (27.2, 111.0)
+KIND_LABELS = {"case": _l("案件"), "visit": _l("走访记录")}
 
 
 class ItemNotFound(ApiError):
@@ -34,37 +40,106 @@ def _in_area(item: ReviewItem) -> bool:
     return item.county_code is None or item.county_code.startswith(prefix)
 
 
+PAGE_SIZE = 50
+
+
+def _filter() -> review.ReviewFilter:
+    args = request.args
+    return review.ReviewFilter(
+        prefix=user_prefix(),
+        county=args.get("county", "").strip(),
+        kind=args.get("kind", "").strip(),
+        reason=args.get("reason", "").strip(),
+    )
+
+
+def _reason_text(reason: str) -> str:
+    """The half of a stored "zh / en" reason in the page's language."""
+    zh, _sep, en = reason.partition(" / ")
+    return en if str(get_locale()) == "en" and en else zh
+
+
 @bp.get("/")
 @login_required("staff")
 def index() -> str:
-    """Open review items of the user's area, oldest first, with their reasons."""
-    kind = request.args.get("kind") or None
+    """Open review items of the user's area, oldest first: filters, total and pages."""
+    chosen = _filter()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
     with db_session() as session:
-        items = activity.open_review_items(session, kind=kind, prefix=user_prefix())
-        counts = activity.review_counts(session)
-    return render_template("review.html", title=_("待处理数据"), items=items, counts=counts)
+        items, total = review.review_page(
+            session, chosen, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        facets = review.review_facets(session, chosen)
+        codes = [c["code"] for it in items for c in (it.candidates or {}).get("units", [])]
+        names = review.full_names(session, codes)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        "review.html",
+        title=_("待处理数据"),
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        facets=facets,
+        chosen=chosen,
+        names=names,
+        reason_text=_reason_text,
+        kind_label=KIND_LABELS,
+    )
 
 
-def _item_map(item: ReviewItem) -> folium.Map:
+class ReviewMap(MacroElement):
+    """The item's map, drawn by static/review.js: boundaries around it, numbered candidates,
+    and a click that fills the form's coordinates."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        qungong.reviewMap({{ this._parent.get_name() }}, {{ this.config }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, config_json: str) -> None:
+        super().__init__()
+        self._name = "ReviewMap"
+        self.config = config_json
+
+
+def _item_map(session: Session, item: ReviewItem, names: dict[str, list[str]]) -> folium.Map:
     candidates = (item.candidates or {}).get("units", [])
     placed = [c for c in candidates if c.get("lon") is not None and c.get("lat") is not None]
-    centre = (placed[0]["lat"], placed[0]["lon"]) if placed else _CITY_CENTRE
+    record = (item.raw or {}).get("record") or {}
+    points = [(float(c["lon"]), float(c["lat"])) for c in placed]
+    if not points and record.get("source_lon") is not None and record.get("source_lat") is not None:
+        points = [(float(record["source_lon"]), float(record["source_lat"]))]
     m = offline_map(
         tile_url=current_app.config.get("TILE_URL"),
         attribution=current_app.config.get("TILE_ATTRIBUTION"),
-        location=centre,
-        zoom_start=11 if placed else 8,
+        location=(points[0][1], points[0][0]) if points else _CITY_CENTRE,
+        zoom_start=12 if points else 8,
     )
-    for c in placed:
-        folium.CircleMarker(
-            (c["lat"], c["lon"]),
-            radius=7,
-            color="#c0392b",
-            fill=True,
-            tooltip=f"{c['code']} {c['name']}",
-        ).add_to(m)
-    if len(placed) > 1:
-        m.fit_bounds([[c["lat"], c["lon"]] for c in placed], padding=(30, 30))
+    config: dict[str, Any] = {
+        "candidates": [
+            {"code": c["code"], "lon": c["lon"], "lat": c["lat"],
+             "name": " › ".join(names.get(c["code"]) or [c["name"]])}
+            for c in placed
+        ],
+        "text": {"picked": _("地图上点选的位置")},
+    }  # fmt: skip
+    generation = places.active_generation(session)
+    if points and generation is not None:
+        # The villages and townships around the candidates, so staff see where they lie.
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        bbox = (min(xs) - 0.05, min(ys) - 0.04, max(xs) + 0.05, max(ys) + 0.04)
+        for level, tolerance in (("township", 0.0005), ("village", 0.0002)):
+            config[level] = places.units_geojson(
+                session, generation.id, level=level, bbox=bbox, tolerance=tolerance, limit=400
+            )
+    m.get_root().header.add_child(
+        JavascriptLink(url_for("static", filename="review.js")), name="review_js"
+    )
+    m.add_child(ReviewMap(dumps(config)))
+    if len(points) > 1:
+        m.fit_bounds([[y, x] for x, y in points], padding=(30, 30))
     return m
 
 
@@ -91,12 +166,18 @@ def item(item_id: int) -> ResponseReturnValue:
                 flash(_("已处理：放入村民小组 %(code)s", code=done["group_code"]))
                 return redirect(url_for("review.index"))
         flash(problem or _("请选择候选位置或填写坐标"))
+    candidates = (found.candidates or {}).get("units", [])
+    with db_session() as session:
+        names = review.full_names(session, [c["code"] for c in candidates])
+        item_map = _item_map(session, found, names)
     return render_map_page(
         "review_item.html",
-        _item_map(found),
+        item_map,
         title=_("待处理数据"),
         item=found,
-        candidates=(found.candidates or {}).get("units", []),
+        candidates=candidates,
+        names=names,
+        reason=_reason_text(found.reason),
     )
 
 

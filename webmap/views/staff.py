@@ -20,6 +20,7 @@ from werkzeug.utils import secure_filename
 from ingest.errors import IngestError
 from ingest.files import Limits
 from webmap.auth import login_required
+from webmap.views.import_report import report_table
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -153,14 +154,13 @@ def index() -> str:
     if action == "commit" or not report.ok:
         shutil.rmtree(folder, ignore_errors=True)
         token = ""
-    lang = "en" if str(request.cookies.get("lang")) == "en" else "zh"
     return render_template(
         "staff.html",
         **context,
         kind=kind,
         options=options,
         report=report,
-        report_text=report.to_text(lang),
+        table=report_table(report),
         token=token,
         committed=action == "commit" and report.ok,
     )
