@@ -120,7 +120,7 @@ def full_names(session: Session, codes: list[str]) -> dict[str, list[str]]:
         ),
         {"codes": sorted(wanted)},
     ).all()
-    name = dict(rows)
+    name: dict[str, str] = {str(c): str(n) for c, n in rows}
     return {code: [name[c] for c in _chain_codes(code) if c in name] for code in codes}
 
 
