@@ -47,7 +47,7 @@ def _where(f: ReviewFilter, *, skip: str = "") -> list[ColumnElement[bool]]:
     if f.kind and skip != "kind":
         where.append(ReviewItem.kind == f.kind)
     if f.reason and skip != "reason":
-        where.append(f.reason == _CATEGORY)
+        where.append(_CATEGORY.in_([f.reason]))
     return where
 
 
@@ -72,7 +72,7 @@ def review_facets(session: Session, f: ReviewFilter) -> dict[str, list[tuple[Any
         ``county``: (county code or None, county name, n); ``kind``: (kind, n);
         ``reason``: (category zh, category en, n); each by descending n.
     """
-    names = dict(
+    names: dict[str, str] = dict(
         session.execute(
             text(
                 "SELECT DISTINCT ON (left(u.code, 6)) left(u.code, 6), u.name FROM admin_unit u"
