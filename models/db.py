@@ -47,9 +47,15 @@ def database_url() -> str:
 
 
 @cache
-def engine_for(url: str) -> Engine:
-    """One pooled engine per URL for the life of the process."""
-    return create_engine(url, pool_pre_ping=True, future=True)
+def engine_for(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """One pooled engine per URL (and pool size) for the life of the process.
+
+    A web process sizes its pool to its request threads (``qungong run``); the default suits
+    the command line and tests.
+    """
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, future=True
+    )
 
 
 def driver_connection(session: Session) -> psycopg.Connection[Any]:
@@ -66,8 +72,12 @@ def rowcount(result: Result[Any]) -> int:
     return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine_for(url), expire_on_commit=False)
+def session_factory(
+    url: str, *, pool_size: int = 5, max_overflow: int = 10
+) -> sessionmaker[Session]:
+    """Sessions on the pooled engine of ``url`` (objects stay readable after commit)."""
+    engine = engine_for(url, pool_size=pool_size, max_overflow=max_overflow)
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from models.db import database_url
 
@@ -39,6 +40,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         TILE_ATTRIBUTION=os.environ.get("QUNGONG_TILE_ATTRIBUTION") or None,
         MAX_CONTENT_LENGTH=200 * 1024 * 1024,
         JSON_AS_ASCII=False,
+        # Connections each process keeps open: one per request thread (``qungong run`` sets
+        # it to its threads), plus DB_MAX_OVERFLOW in bursts.
+        DB_POOL_SIZE=int(os.environ.get("QUNGONG_DB_POOL_SIZE", "5")),
+        DB_MAX_OVERFLOW=int(os.environ.get("QUNGONG_DB_MAX_OVERFLOW", "10")),
+        # Pages, GeoJSON and CSV compressed (Flask-Compress picks zstd, brotli or gzip by what
+        # the browser accepts); small responses are not worth it.
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "text/csv",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/geo+json",
+        ],
+        COMPRESS_MIN_SIZE=1024,
+        # Files sent from disk (vendor and static assets) stream; Flask-Compress's streaming
+        # path leaves their file handles open.  They are cached for a year, so compressing
+        # them matters little: only generated responses are compressed.
+        COMPRESS_STREAMS=False,
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -66,9 +87,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     db.init_app(app)
+    Compress(app)
     i18n.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(vendor.bp)
+    vendor.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)

@@ -174,6 +174,25 @@ def _register_groups() -> None:
 _register_groups()
 
 
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=int, help="Processes (default: CPU cores + 1).")
+@click.option("--threads", type=int, help="Request threads per process (default: 4).")
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+def run(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> None:
+    """Serve the web app (gunicorn, sized to the machine; --dev for Flask's server)."""
+    from webmap.serve import ServerSize, default_size, serve, serve_dev
+
+    if dev:
+        serve_dev(host=host, port=port)
+        return
+    size = default_size()
+    size = ServerSize(workers=workers or size.workers, threads=threads or size.threads)
+    click.echo(f"qungong on http://{host}:{port}: {size.workers} workers x {size.threads} threads")
+    serve(host=host, port=port, size=size)
+
+
 @main.command("check")
 def check() -> None:
     """Check the installation: map assets and database."""

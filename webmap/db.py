@@ -29,7 +29,12 @@ def get_session() -> Session:
     """The session of the current request (created on first use)."""
     session: Session | None = g.get("db_session")
     if session is None:
-        session = session_factory(current_app.config["DATABASE_URL"])()
+        config = current_app.config
+        session = session_factory(
+            config["DATABASE_URL"],
+            pool_size=config["DB_POOL_SIZE"],
+            max_overflow=config["DB_MAX_OVERFLOW"],
+        )()
         g.db_session = session
     return session
 

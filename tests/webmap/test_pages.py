@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import pytest
@@ -44,7 +45,7 @@ def test_network_page_links_nothing_outside_the_host(client, auth, db_url):
     load_tiny_network(db_url)
     html = client.get("/").get_data(as_text=True)
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
-    assert "/vendor/npm/leaflet/dist/leaflet.js" in html
+    assert re.search(r"/vendor/[0-9a-f]{12}/npm/leaflet/dist/leaflet\.js", html)
     assert "竹市镇" in html
     # every local script and stylesheet the page names is served
     for url in re.findall(r"""(?:src|href)="(/(?:vendor|static)/[^"]+)""", html):
@@ -139,3 +140,23 @@ def test_network_page_follows_new_imports(client, auth, db_url):
     html = client.get("/").get_data(as_text=True)
     assert "竹市新镇" in html
     assert '"竹市镇"' not in html
+
+
+def test_assets_have_versioned_urls_long_lifetimes_and_pages_are_compressed(client, auth, db_url):
+    auth.login()
+    load_tiny_network(db_url)
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip"
+    html = gzip.decompress(page.get_data()).decode()
+    assets = re.findall(r"""(?:src|href)="(/(?:vendor/[0-9a-f]{12}|static)/[^"]+)""", html)
+    assert any("/npm/leaflet/" in url for url in assets)
+    assert any(url.startswith("/static/network.js?v=") for url in assets)
+    for url in assets:
+        with client.get(url) as response:
+            assert response.status_code == 200, url
+            assert response.cache_control.max_age == 365 * 24 * 3600, url
+            assert "immutable" in response.headers["Cache-Control"], url
+    # An old version's URL still answers, but is not kept for long.
+    with client.get("/vendor/0123456789ab/npm/leaflet/dist/leaflet.css") as old:
+        assert old.status_code == 200
+        assert old.cache_control.max_age < 365 * 24 * 3600

@@ -370,6 +370,10 @@ def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analy
             session, generation_id, case_filter, level="village", prefix=study_prefix
         )
     )
+    # Everything is read: give the connection back to the pool before the CPU-bound part
+    # (binning, Gi*), so other requests are not starved of connections meanwhile.  Objects the
+    # caller loaded stay readable; the session reconnects if it is used again.
+    session.close()
     geo_points = gpd.GeoDataFrame(
         {"month": points["month"].to_numpy()},
         geometry=gpd.points_from_xy(points["lon"], points["lat"]),

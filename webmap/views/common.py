@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import folium
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
 from geo.layers.offline import localize
 from webmap.db import get_session
 from webmap.errors import ApiError
 from webmap.vendor import assets_problem
+from webmap.vendor import base_url as vendor_base_url
 
 
 @contextmanager
@@ -38,7 +39,7 @@ def render_map_page(template: str, m: folium.Map, **context: object) -> str:
     problem = assets_problem(current_app)
     if problem:
         raise AssetsMissing(problem)
-    localize(m, base_url=f"{request.script_root}/vendor")
+    localize(m, base_url=vendor_base_url())
     root = m.get_root()
     root.render()
     return render_template(

@@ -46,6 +46,7 @@ from webmap.services.leaders import (
 )
 from webmap.services.leaders_export import top_rows
 from webmap.vendor import assets_problem
+from webmap.vendor import base_url as vendor_base_url
 from webmap.views.common import AssetsMissing, db_session, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
@@ -283,7 +284,7 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
     config_json = json.dumps(config, ensure_ascii=False, separators=(",", ":"))
     m.add_child(LeadersContext(config_json.replace("<", "\\u003c"), control.get_name()))
     # As webmap.views.common.render_map_page does, keeping the pieces for the page cache.
-    localize(m, base_url=f"{request.script_root}/vendor")
+    localize(m, base_url=vendor_base_url())
     root = m.get_root()
     root.render()
     return {
