@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask
 from flask_compress import Compress
@@ -111,12 +112,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def inject_nav() -> dict[str, Any]:
-        return {"nav": NAV}
+        # Only the pages the user may open; the language switch keeps the page's query.
+        return {
+            "nav": [(e, label) for e, label in NAV if auth.may_open(e)],
+            "lang_url": _lang_url,
+        }
 
     return app
 
 
 # (endpoint, label) for the top bar; labels are translated in the template.
+def _lang_url(lang: str) -> str:
+    """This page's URL with every query argument (filters, layer, area) and ``lang``."""
+    from flask import request
+
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [lang]
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
 NAV = (
     ("network.index", "网络总览"),
     ("leaders.index", "领导热点图"),

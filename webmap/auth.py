@@ -69,9 +69,20 @@ def login_required(*roles: str) -> Callable[[F], F]:
                 raise Forbidden(_("您的角色无权访问此页面"))
             return view(*args, **kwargs)
 
+        # The navigation reads it to show only the pages a user may open.
+        wrapped.required_roles = roles  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the logged-in user's role may open the page of ``endpoint``."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(endpoint)
+    roles = getattr(view, "required_roles", ())
+    return g.user is not None and (not roles or g.user.role in roles or g.user.role == "admin")
 
 
 def user_prefix() -> str:
