@@ -33,6 +33,7 @@ __all__ = [
     "DAY_COLOURS",
     "STANDARD_DAYS",
     "MonthPlan",
+    "NoTownship",
     "PlanOptions",
     "day_gpx",
     "default_month",
@@ -50,6 +51,12 @@ DAY_COLOURS = (
     "#17a589", "#a04000", "#2e4053", "#d4ac0d", "#cb4335",
 )  # fmt: skip
 _CACHE: StampedCache[MonthPlan] = StampedCache(maxsize=64)
+
+
+class NoTownship(NotFound):
+    """No township to show: no boundaries imported (or none in the area)."""
+
+    code = "no_township"
 
 
 @dataclass(frozen=True)
@@ -148,10 +155,10 @@ def _solve(
 def _build(session: Session, township_code: str, month: dt.date, opts: PlanOptions) -> MonthPlan:
     generation = active_generation(session)
     if generation is None:
-        raise NotFound("no active boundary generation: import boundaries first")
+        raise NoTownship("no active boundary generation: import boundaries first")
     township = team_queries.team_of_township(session, generation.id, township_code)
     if township is None:
-        raise NotFound(f"no township {township_code}")
+        raise NoTownship(f"no township {township_code}")
     villages = team_queries.township_villages(session, generation.id, township_code, as_of=month)
     depot = (float(township["lon"]), float(township["lat"]))
     team = {k: township[k] for k in ("team_id", "team_name", "leader")}
@@ -355,7 +362,7 @@ def township_for(session: Session, area_code: str) -> str:
         None if generation is None else team_queries.first_township(session, generation.id, prefix)
     )
     if code is None:
-        raise NotFound("no township in this area: import boundaries first")
+        raise NoTownship("no township in this area: import boundaries first")
     return code
 
 

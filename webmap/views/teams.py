@@ -19,7 +19,7 @@ from geo.layers.routes import add_plan_layers
 from webmap.auth import login_required, scoped_area
 from webmap.errors import ApiError
 from webmap.services import team_plan
-from webmap.services.team_plan import MonthPlan, PlanOptions
+from webmap.services.team_plan import MonthPlan, NoTownship, PlanOptions
 from webmap.views.common import db_session, render_map_page
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
@@ -72,7 +72,12 @@ def _plan() -> tuple[MonthPlan, dict[str, Any]]:
 @bp.get("/")
 @login_required("team")
 def index() -> ResponseReturnValue:
-    plan, query = _plan()
+    try:
+        plan, query = _plan()
+    except NoTownship:
+        return render_template(
+            "teams_empty.html", title=_("工作队路线"), message=_("尚未导入行政区划边界。")
+        )
     with db_session() as session:
         done = team_plan.planned_vs_done(session, plan)
         history = team_plan.visit_history(session, plan)
