@@ -43,6 +43,9 @@ class Source:
     queryables: tuple[str, ...] = ()
     temporal: tuple[str, str] | None = None
     geometry_type: str = "MultiPolygon"
+    # Sources that aggregate before they page bind ``:key_floor`` (the cursor's first
+    # ``floor_length`` characters, '' without one) so later pages aggregate less.
+    floor_length: int = 0
 
 
 def unit_source(level: str) -> Source:
@@ -120,7 +123,8 @@ TEAMS = Source(
 CASE_COUNTS = Source(
     table=f"""(
         SELECT c.village_code, date_trunc('month', c.opened_on)::date AS month, count(*) AS n
-        FROM case_record c WHERE c.village_code IS NOT NULL
+        FROM case_record c
+        WHERE c.village_code LIKE :prefix AND c.village_code >= :key_floor
         GROUP BY 1, 2
     ) cc JOIN admin_unit v ON v.generation_id = :gen AND v.level = 'village'
          AND v.code = cc.village_code
@@ -142,6 +146,7 @@ CASE_COUNTS = Source(
     queryables=("village_code", "county_code", "month"),
     temporal=("cc.month", "(cc.month + interval '1 month')::date"),
     geometry_type="Point",
+    floor_length=12,
 )
 
 
@@ -162,6 +167,7 @@ class Query:
 def _where(source: Source, query: Query, params: dict[str, Any]) -> str:
     clauses = [source.where, f"{source.area} LIKE :prefix"]
     params["prefix"] = query.prefix + "%"
+    params["key_floor"] = ""
     if query.bbox is not None:
         clauses.append(f"ST_Intersects({source.geom}, ST_MakeEnvelope(:w, :s, :e, :n, 4326))")
         params.update(dict(zip("wsen", query.bbox, strict=True)))
@@ -210,6 +216,7 @@ def feature_page(
     if query.after is not None:
         where += f" AND {source.key} > :after"
         params["after"] = _key_param(source, query.after)
+        params["key_floor"] = query.after[: source.floor_length]
     sql = (
         f"SELECT {source.key} AS k, {_feature_sql(source)} AS f FROM {source.table}"
         f" WHERE {where} ORDER BY {source.key} LIMIT :page_size OFFSET :page_offset"

@@ -232,3 +232,13 @@ def test_planners_coverage_measures_are_collections_too(client, world):
     assert [f["id"] for f in boxed.get_json()["features"]] == ["430525100201"]
     outside = get(client, "/ogc/collections/coverage-villages/items/430525101201", world.team_token)
     assert outside.status_code == 404
+
+
+def test_case_counts_paged_one_by_one_equal_one_page(client, world):
+    # later pages aggregate only from the cursor's village on: nothing may be lost or doubled
+    one_by_one, pages = all_items(
+        client, world.admin_token, "/ogc/collections/case-counts/items?limit=1"
+    )
+    whole, _ = all_items(client, world.admin_token, "/ogc/collections/case-counts/items?limit=100")
+    assert pages == len(whole) == 3
+    assert [f["id"] for f in one_by_one] == [f["id"] for f in whole]
