@@ -19,7 +19,30 @@ import shapely
 from libpysal.weights import Queen, Rook, W
 from scipy.spatial import cKDTree
 
-__all__ = ["HOTSPOT_CLASSES", "bh_threshold", "getis_ord", "spatial_weights"]
+__all__ = [
+    "COLD_MIN_EXPECTED",
+    "HOTSPOT_CLASSES",
+    "MIN_INCIDENTS",
+    "MIN_NONZERO_SHARE",
+    "MIN_NONZERO_UNITS",
+    "bh_threshold",
+    "drop_empty_cold",
+    "eb_rates",
+    "getis_ord",
+    "gi_data_problem",
+    "spatial_weights",
+]
+
+# Minimum data for Gi*, as ArcGIS's hot spot tools refuse too little: at least 30 incidents,
+# and cases in at least 30 units and 5% of those tested.  Below that a handful of isolated
+# cases decide every z-score (95 disputes over 5,903 villages gave 20 "99% hot spots" of one
+# case each and 5,393 "99% cold spots" that were only empty).
+MIN_INCIDENTS = 30
+MIN_NONZERO_UNITS = 30
+MIN_NONZERO_SHARE = 0.05
+# A unit with no case is called cold only where no case at all would be surprising: its
+# expected count is at least 3 (Poisson: P(0) = e^-3 < 5%).
+COLD_MIN_EXPECTED = 3.0
 
 # Confidence level name and its significance level, strictest first.
 _LEVELS: tuple[tuple[str, float], ...] = (("99", 0.01), ("95", 0.05), ("90", 0.10))
@@ -227,3 +250,71 @@ def _classes(
         labels[significant & (z > 0)] = f"hot{name}"
         labels[significant & (z < 0)] = f"cold{name}"
     return labels
+
+
+def gi_data_problem(counts: npt.ArrayLike) -> tuple[str, dict[str, int]] | None:
+    """Why Gi* must not run on these unit counts, or None when there are data enough.
+
+    Returns
+    -------
+    (key, figures) or None
+        ``"too_few_cases"`` or ``"too_few_units"`` with the figures a message needs:
+        ``cases``, ``units`` (with a case), ``tested``, ``need_cases``, ``need_units``.
+
+    Examples
+    --------
+    >>> gi_data_problem([0] * 5808 + [1] * 95)[0]
+    'too_few_units'
+    >>> gi_data_problem([1, 2, 0] * 40) is None
+    True
+    """
+    y = np.nan_to_num(np.asarray(counts, dtype=np.float64))
+    tested = len(y)
+    figures = {
+        "cases": int(y.sum()),
+        "units": int((y > 0).sum()),
+        "tested": tested,
+        "need_cases": MIN_INCIDENTS,
+        "need_units": max(MIN_NONZERO_UNITS, int(np.ceil(MIN_NONZERO_SHARE * tested))),
+    }
+    if figures["cases"] < figures["need_cases"]:
+        return "too_few_cases", figures
+    if figures["units"] < figures["need_units"]:
+        return "too_few_units", figures
+    return None
+
+
+def eb_rates(counts: npt.ArrayLike, households: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Empirical Bayes rates per 1,000 households (esda): small villages pulled to the mean.
+
+    A village of 40 households with one case has a raw rate of 25 per 1,000; smoothing moves
+    such rates towards the area's rate by how little population stands behind them.
+    """
+    from esda.smoothing import Empirical_Bayes
+
+    e = np.nan_to_num(np.asarray(counts, dtype=np.float64))
+    b = np.asarray(households, dtype=np.float64)
+    ok = np.isfinite(b) & (b > 0)
+    out = np.full(len(e), np.nan)
+    if e[ok].sum() == 0:
+        # No case at all: every rate is 0 (esda would divide 0 by 0).
+        out[ok] = 0.0
+    elif ok.sum() >= 2:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.asarray(Empirical_Bayes(e[ok], b[ok]).r, dtype=np.float64).ravel()
+        out[ok] = r * 1000.0
+    return out
+
+
+def drop_empty_cold(
+    hot: gpd.GeoDataFrame, counts: npt.ArrayLike, expected: npt.ArrayLike
+) -> gpd.GeoDataFrame:
+    """Turn cold classes of units with no case and an expected count under
+    :data:`COLD_MIN_EXPECTED` into ``ns``: empty because the filter left them empty."""
+    y = np.nan_to_num(np.asarray(counts, dtype=np.float64))
+    mu = np.asarray(expected, dtype=np.float64)
+    empty = (y == 0) & ~(mu >= COLD_MIN_EXPECTED)
+    cold = hot["hotspot"].astype(str).str.startswith("cold").to_numpy()
+    out = hot.copy()
+    out.loc[empty & cold, "hotspot"] = "ns"
+    return out

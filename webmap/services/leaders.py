@@ -26,7 +26,14 @@ from werkzeug.datastructures import MultiDict
 
 from geo.density import MIN_COUNT, Grid, hex_bins, pattern_agreement, rates_per_thousand
 from geo.density import suppress_small as drop_small
-from geo.hotspots import HOTSPOT_CLASSES, getis_ord, spatial_weights
+from geo.hotspots import (
+    HOTSPOT_CLASSES,
+    drop_empty_cold,
+    eb_rates,
+    getis_ord,
+    gi_data_problem,
+    spatial_weights,
+)
 from models import hotspots as case_queries
 from models import places
 from models.cache import DataStamp, StampedCache, data_stamp
@@ -246,12 +253,16 @@ class Analysis:
     agreement: float | None
     gi_units: int
     gi_seconds: float
+    # Why Gi* was not run (key and figures), None when it was: see geo.hotspots.
+    gi_problem: tuple[str, dict[str, int]] | None = None
 
     def top(self, n: int = TOP_N) -> pd.DataFrame:
         """The ``n`` hottest villages (largest Gi* z) with masked small counts."""
         hs = self.hotspots
         if hs.empty:
-            return pd.DataFrame(columns=["code", "name", "count", "rate", "gi_z", "gi_p"])
+            return pd.DataFrame(
+                columns=["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot", "geometry"]
+            )
         order = hs.sort_values(["gi_z", "count"], ascending=[False, False]).head(n)
         out = order[["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot", "geometry"]]
         return mask_small(out.copy())
@@ -329,12 +340,24 @@ def _agreement(points: pd.DataFrame, geo_points: gpd.GeoDataFrame, heat: Any, le
 
 def _hotspots(
     villages: gpd.GeoDataFrame, query: LeadersQuery, weights: Callable[[Any], W]
-) -> tuple[gpd.GeoDataFrame, int, float]:
-    """Gi* classes of the villages with a value, the number tested and the seconds taken."""
-    value = "rate" if query.gi == "rate" else "count"
+) -> tuple[gpd.GeoDataFrame, int, float, tuple[str, dict[str, int]] | None]:
+    """Gi* classes of the villages with a value, the number tested, the seconds taken, and
+    why Gi* was not run (``geo.hotspots.gi_data_problem``) when the filter left too little.
+
+    Rates are Empirical Bayes rates (esda), so a small village's single case does not make
+    it a hot spot; a village with no case is never cold merely because it is empty.
+    """
+    counts = villages["count"].to_numpy(dtype=float)
+    households = villages["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if query.gi == "rate":
+        villages = villages.assign(rate_eb=eb_rates(counts, households))
+        value = "rate_eb"
+    else:
+        value = "count"
     tested = villages[np.isfinite(villages[value].to_numpy(dtype=float))].reset_index(drop=True)
+    problem = gi_data_problem(tested["count"].to_numpy(dtype=float))
     started = time.perf_counter()
-    if len(tested) >= 3:
+    if problem is None and len(tested) >= 3:
         with warnings.catch_warnings():
             # Villages dropped for lack of households can split the map into separate
             # components; Gi* stays valid within each, so libpysal's warning is only noise.
@@ -346,12 +369,20 @@ def _hotspots(
                 fdr=query.fdr,
                 weights=weights(tested),
             )
+        y = tested["count"].to_numpy(dtype=float)
+        if query.gi == "rate":
+            hh = tested["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            expected = hh * y.sum() / np.nansum(hh)
+        else:
+            expected = np.full(len(y), y.sum() / max(1, len(y)))
+        hot = drop_empty_cold(hot, y, expected)
     else:
-        hot = tested.assign(gi_z=0.0, gi_p=1.0, hotspot="ns")
+        hot = tested.assign(gi_z=np.nan, gi_p=np.nan, hotspot="ns")
     seconds = time.perf_counter() - started
     if query.level == "township":
         hot = hot[hot["code"].str.startswith(query.prefix)].reset_index(drop=True)
-    return gpd.GeoDataFrame(hot, geometry="geometry", crs="EPSG:4326"), len(tested), seconds
+    hot = gpd.GeoDataFrame(hot, geometry="geometry", crs="EPSG:4326")
+    return hot, len(tested), seconds, problem
 
 
 def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analysis:
@@ -386,7 +417,7 @@ def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analy
         key = (generation_id, tuple(tested["code"]))
         return _weights.get_or_build(stamp, key, lambda: spatial_weights(tested, kind="queen"))
 
-    hotspots, gi_units, gi_seconds = _hotspots(villages, query, weights)
+    hotspots, gi_units, gi_seconds, gi_problem = _hotspots(villages, query, weights)
     return Analysis(
         total=len(points),
         months=points["month"].value_counts().sort_index().rename("count"),
@@ -397,4 +428,5 @@ def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analy
         agreement=_agreement(points, geo_points, heat, level),
         gi_units=gi_units,
         gi_seconds=gi_seconds,
+        gi_problem=gi_problem,
     )

@@ -105,6 +105,11 @@ def layer_geojson(
     return builders[layer or query.layer](query, result)
 
 
+def _rounded(value: Any, digits: int) -> float | None:
+    number = float(value)
+    return None if np.isnan(number) else round(number, digits)
+
+
 def top_rows(result: Analysis) -> list[dict[str, Any]]:
     """The top villages as plain rows (rank first), ready for a table, CSV or JSON."""
     top = result.top()
@@ -117,8 +122,9 @@ def top_rows(result: Analysis) -> list[dict[str, Any]]:
                 "name": rec["name"],
                 "count": rec["count"],
                 "rate": rec["rate"],
-                "gi_z": round(float(rec["gi_z"]), 3),
-                "gi_p": round(float(rec["gi_p"]), 4),
+                # None where Gi* was not run (too little data): JSON has no NaN.
+                "gi_z": _rounded(rec["gi_z"], 3),
+                "gi_p": _rounded(rec["gi_p"], 4),
                 "hotspot": rec["hotspot"],
             }
         )

@@ -180,6 +180,8 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
             )
     else:
         heatmap_layer(m, result.heat, name=names["heat"], show=False)
+        if result.gi_problem is not None:
+            return  # the panel says why Gi* was not run
         shown = result.hotspots
         if query.level == "city":
             # Thousands of grey "not significant" villages would triple the page; at city
@@ -192,6 +194,26 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
             name=names["hotspots"],
             labels=map_labels(),
         )
+
+
+def _gi_problem_text(problem: tuple[str, dict[str, int]] | None) -> str | None:
+    """Why Gi* was not run, for the panel; None when it ran."""
+    if problem is None:
+        return None
+    key, f = problem
+    if key == "too_few_cases":
+        return _(
+            "所选案件只有 %(cases)s 件，少于热点分析所需的 %(need)s 件，未做 Gi* 分析。",
+            cases=f["cases"],
+            need=f["need_cases"],
+        )
+    return _(
+        "只有 %(units)s 个村（社区）有案件（共 %(tested)s 个），少于热点分析所需的 %(need)s 个："
+        "案件太分散，Gi* 的结果只会由个别案件决定，未做分析。请放宽筛选条件。",
+        units=f["units"],
+        tested=f["tested"],
+        need=f["need_units"],
+    )
 
 
 def _breadcrumbs(
@@ -309,6 +331,7 @@ def _page_context(
             layer: url_for("leaders.index", **query.args(layer=layer)) for layer in LAYERS
         },
         "total": result.total,
+        "gi_problem": _gi_problem_text(result.gi_problem),
         "agreement": result.agreement,
         "top": top_rows(result),
         "hot_labels": hotspot_labels(),
