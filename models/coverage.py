@@ -247,7 +247,9 @@ def unit_list(
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-def unit_bounds(session: Session, generation_id: int, codes: list[str]) -> dict[str, list[list[float]]]:
+def unit_bounds(
+    session: Session, generation_id: int, codes: list[str]
+) -> dict[str, list[list[float]]]:
     """[[south, west], [north, east]] of each unit: where a click on a table row zooms to."""
     rows = session.execute(
         text(
