@@ -46,13 +46,19 @@ def database_url() -> str:
     return local_cluster().url()
 
 
-@cache
 def engine_for(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     """One pooled engine per URL (and pool size) for the life of the process.
 
     A web process sizes its pool to its request threads (``qungong run``); the default suits
     the command line and tests.
     """
+    # Positional call into the cache: ``engine_for(url)`` and ``engine_for(url, pool_size=5)``
+    # must be the same engine, or disposing one leaves the other's connections open.
+    return _engine(url, pool_size, max_overflow)
+
+
+@cache
+def _engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     return create_engine(
         url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, future=True
     )
