@@ -24,10 +24,12 @@ test-fast: setup
 setup: system python assets
 
 # Debian packages: PostGIS for PostgreSQL 15, Chromium for browser tests, GDAL's ogr2ogr for the
-# ingest benchmark's anchor. Installed only when missing (needs root, as on the project machines).
+# ingest benchmark's anchor, pgRouting for the roads benchmark's anchor. Installed only when
+# missing (needs root, as on the project machines).
 system:
 	@missing=""; \
 	[ -f /usr/share/postgresql/15/extension/postgis.control ] || missing="$$missing postgresql-15-postgis-3"; \
+	[ -f /usr/share/postgresql/15/extension/pgrouting.control ] || missing="$$missing postgresql-15-pgrouting"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ogr2ogr >/dev/null || missing="$$missing gdal-bin"; \
 	if [ -n "$$missing" ]; then \

@@ -43,6 +43,8 @@ __all__ = [
 
 METRIC_CRS = "EPSG:4546"  # CGCS2000 / 3-degree Gauss-Kruger CM 111E: metres across Shaoyang
 COMPONENTS = ("distance", "officers", "recency", "visits", "need")
+#: measures along roads, present when roads are imported (household-weighted when rolled up)
+ROAD_COLUMNS = ("distance_nearest_road_m", "travel_minutes")
 #: The code column that names a unit of each level in a group-measure frame.
 LEVEL_KEYS = {
     "group": "code",
@@ -247,11 +249,15 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
     m["_w_has"] = w.where(m["distance_own_m"].notna(), 0.0)
     m["_w_near"] = m["distance_nearest_m"] * w
     m["_w"] = w
+    road_cols = [c for c in ROAD_COLUMNS if c in m]
+    for c in road_cols:
+        m[f"_w_{c}"] = m[c] * w
     m["_no_station"] = m["station_code"].isna().astype(np.int64)
     sums = ["households", "officers", "posts", "vacant", "households_visited", "cases", "visits"]
     agg = m.groupby(key, sort=True).agg(
         **{c: (c, "sum") for c in sums},
         **{c: (c, "sum") for c in ("_w_eff", "_w_own", "_w_has", "_w_near", "_w", "_no_station")},
+        **{f"_w_{c}": (f"_w_{c}", "sum") for c in road_cols},
         groups=("code", "size"),
         days_since_visit=("days_since_visit", "min"),
         standard_days=("standard_days", "first"),
@@ -267,6 +273,8 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
     agg["distance_own_m"] = (agg["_w_own"] / agg["_w_has"]).where(agg["_w_has"] > 0)
     agg["distance_nearest_m"] = agg["_w_near"] / agg["_w"]
     agg["groups_without_station"] = agg.pop("_no_station")
+    for c in road_cols:
+        agg[c] = agg.pop(f"_w_{c}") / agg["_w"]
     agg = agg.drop(columns=["_w_eff", "_w_own", "_w_has", "_w_near", "_w"])
     if level == "village":
         agg["station_code"] = m.groupby(key)["station_code"].first()

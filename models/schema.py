@@ -290,6 +290,24 @@ class ReviewItem(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Road(Base):
+    """A road line with its class and speed: distances and travel times along roads.
+
+    ``source`` says where the lines came from; the demo's are marked synthetic.
+    """
+
+    __tablename__ = "road"
+    __table_args__ = (Index("ix_road_geom", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    road_class: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str | None] = mapped_column(String(120))
+    speed_kmh: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=False))
+
+
 class User(Base):
     """A user with a role and an area: they see only what lies inside their area."""
 

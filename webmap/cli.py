@@ -152,7 +152,7 @@ def _register_groups() -> None:
     from webmap.cli_export import export
     from webmap.cli_ingest import boundaries, register_groups
     from webmap.cli_leaders import leaders_group
-    from webmap.cli_planners import coverage_command, siting_command
+    from webmap.cli_planners import coverage_command, roads_group, siting_command
     from webmap.cli_routes import routes_group
     from webmap.cli_tokens import tokens_group
     from webmap.cli_users import users_group
@@ -164,6 +164,7 @@ def _register_groups() -> None:
     main.add_command(tokens_group)
     main.add_command(coverage_command)
     main.add_command(siting_command)
+    main.add_command(roads_group)
     main.add_command(export)
     main.add_command(routes_group)
     for group in register_groups():

@@ -22,7 +22,7 @@ from webmap.errors import ApiError
 from webmap.services import coverage_export
 from webmap.services.coverage import LEVELS, coverage, export_frame, parse_query
 
-__all__ = ["coverage_command", "siting_command"]
+__all__ = ["coverage_command", "roads_group", "siting_command"]
 
 
 def _user_area(session, username: str | None) -> str:  # noqa: ANN001
@@ -145,3 +145,56 @@ def siting_command(
         click.echo(
             f"  {len(answer['close_pairs'])} station pairs within 500 m (one could serve both)"
         )
+
+
+@click.group("roads")
+def roads_group() -> None:
+    """The road network: distances and travel times along roads for the planners."""
+
+
+@roads_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--speeds",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV class,speed_kmh overriding the default speed table.",
+)
+@click.option("--class-field", help="Field holding the road class (default: class/highway/…).")
+@click.option("--layer", help="Layer of a GeoPackage or OSM PBF (default for .pbf: lines).")
+@click.option("--source", help="Where the lines come from (stored with them).")
+@click.option("--commit", is_flag=True, help="Write (default: dry run, report only).")
+@click.option("--user", "username", default="cli", show_default=True)
+def roads_import(
+    path: Path,
+    speeds: Path | None,
+    class_field: str | None,
+    layer: str | None,
+    source: str | None,
+    commit: bool,
+    username: str,
+) -> None:
+    """Check a road file (shapefile, GeoPackage, GeoJSON, OSM PBF); --commit replaces the roads."""
+    from ingest.errors import IngestError
+    from ingest.roads import import_roads, read_speeds
+
+    try:
+        table = read_speeds(speeds) if speeds else None
+        report = import_roads(
+            database_url(),
+            path,
+            speeds=table,
+            class_field=class_field,
+            layer=layer,
+            source=source,
+            commit=commit,
+            username=username,
+        )
+    except IngestError as err:
+        fail(str(err))
+    classes = ", ".join(f"{k} {v}" for k, v in report["classes"].items())
+    click.echo(
+        f"{report['status']}: {report['lines']:,} lines, {report['km']:,} km, "
+        f"{report['nodes']:,} nodes, one connected network ({classes})"
+    )
+    if not commit:
+        click.echo("dry run: nothing written (add --commit to replace the roads)")

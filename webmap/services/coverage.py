@@ -15,7 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from geo.coverage import COMPONENTS, Standard, Weights, gap_scores, group_measures, reasons, roll_up
+from geo.roads import nearest_along_roads, road_graph
 from models import coverage as db
+from models import roads as road_db
 from models.cache import StampedCache, data_stamp
 from models.places import CITY_CODE, area_prefix, level_of
 from webmap.errors import ApiError, NotFound
@@ -49,6 +51,8 @@ EXPORT_COLUMNS = (
     "households",
     "days_since_visit",
     "score",
+    "distance_nearest_road_m",  # with roads only
+    "travel_minutes",  # with roads only
 )
 EXTRA_COLUMNS = (
     "rank",
@@ -168,11 +172,28 @@ def _measures(
             window_days=standard.window_days,
             need_days=standard.need_days,
         )
-        return as_of, group_measures(groups, stations, activity, as_of=as_of, standard=standard)
+        measures = group_measures(groups, stations, activity, as_of=as_of, standard=standard)
+        return as_of, _with_roads(session, measures, stations)
 
     # Registers and visits arrive through import batches, which the stamp follows.
     key = (generation_id, prefix, standard)
     return _MEASURES.get_or_build(data_stamp(session), key, build)
+
+
+def _with_roads(session: Session, measures: pd.DataFrame, stations: pd.DataFrame) -> pd.DataFrame:
+    """Nearest station along the imported roads, in metres and minutes (when there are roads)."""
+    lines = road_db.road_lines(session)
+    if lines.empty:
+        return measures
+    speeds = lines.groupby("road_class")["speed_kmh"].first().to_dict()
+    graph = road_graph(lines, class_column="road_class", speeds=speeds)
+    along = nearest_along_roads(
+        graph, stations[["x", "y"]].to_numpy(), measures[["x", "y"]].to_numpy()
+    )
+    return measures.assign(
+        distance_nearest_road_m=along["road_m"].round(0).to_numpy(),
+        travel_minutes=along["road_minutes"].round(1).to_numpy(),
+    )
 
 
 def coverage(session: Session, query: CoverageQuery, *, user_area: str) -> CoverageResult:

@@ -32,6 +32,8 @@ def column_labels() -> dict[str, str]:
         "households": _("户数"),
         "days_since_visit": _("距上次走访（天）"),
         "score": _("缺口得分"),
+        "distance_nearest_road_m": _("沿道路距最近工作站（米）"),
+        "travel_minutes": _("到最近工作站车程（分钟）"),
         "rank": _("排名"),
         "posts": _("信息员岗位"),
         "vacant": _("空缺岗位"),

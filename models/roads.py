@@ -1,0 +1,57 @@
+"""The road table: replaced whole by an import, read whole (in metres) for routing."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+from sqlalchemy import delete, insert, text
+from sqlalchemy.orm import Session
+
+from models.schema import Road
+
+__all__ = ["replace_roads", "road_lines", "road_sources"]
+
+
+def replace_roads(session: Session, roads: gpd.GeoDataFrame, *, batch_id: int | None) -> int:
+    """Replace every road by ``roads`` (EPSG:4326; ``road_class, name, speed_kmh, source``)."""
+    session.execute(delete(Road))
+    wkt = shapely.to_wkt(roads.geometry.to_numpy(), rounding_precision=7)
+    rows = [
+        {
+            "road_class": c,
+            "name": n,
+            "speed_kmh": float(v),
+            "source": s,
+            "batch_id": batch_id,
+            "geom": f"SRID=4326;{w}",
+        }
+        for c, n, v, s, w in zip(
+            roads["road_class"],
+            roads["name"],
+            roads["speed_kmh"],
+            roads["source"],
+            wkt,
+            strict=True,
+        )
+    ]
+    if rows:
+        session.execute(insert(Road), rows)
+    return len(rows)
+
+
+def road_lines(session: Session) -> gpd.GeoDataFrame:
+    """Every road in EPSG:4546 with ``road_class`` and ``speed_kmh`` (empty when none)."""
+    return gpd.read_postgis(
+        text(
+            "SELECT id, road_class, speed_kmh, ST_Transform(geom, 4546) AS geom FROM road ORDER BY id"
+        ),
+        session.connection(),
+        geom_col="geom",
+        crs="EPSG:4546",
+    )
+
+
+def road_sources(session: Session) -> list[str]:
+    """Where the roads came from (``source`` values), e.g. to label synthetic ones."""
+    rows = session.execute(text("SELECT DISTINCT source FROM road WHERE source IS NOT NULL"))
+    return [str(r[0]) for r in rows]

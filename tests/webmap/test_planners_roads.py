@@ -1,0 +1,37 @@
+"""Roads imported by ``qungong roads import`` reach the planners' measures (/api/coverage)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import LineString
+
+from tests.coverage_factories import load_coverage_network
+from tests.ingest.test_roads import CENTRES, NORTH, _roads
+from webmap.cli import main
+
+
+def test_cli_speeds_override_and_road_measures(db_url, tmp_path, client, auth):
+    load_coverage_network(db_url)
+    path = _roads(tmp_path, extra=[(LineString([CENTRES[1], NORTH[1]]), "渡口", "ferry")])
+    speeds = tmp_path / "speeds.csv"
+    speeds.write_text("class,speed_kmh\nferry,12\n", encoding="utf-8")
+    env = {"DATABASE_URL": db_url}
+    result = CliRunner().invoke(
+        main, ["roads", "import", str(path), "--speeds", str(speeds), "--commit"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "committed: 9 lines" in result.output
+    auth.login("planner")
+    data = client.get("/api/coverage?area=430525000000&level=group").get_json()
+    props = {f["properties"]["code"]: f["properties"] for f in data["features"]}
+    near = props["430525100201001"]  # a group centred on its station, on the road
+    assert near["distance_nearest_road_m"] == pytest.approx(0, abs=1)
+    far = props["430525100201002"]  # 0.1 deg east, on the road to the next village's station
+    assert far["distance_nearest_road_m"] >= far["distance_nearest_m"] - 1
+    assert far["travel_minutes"] > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("class,speed_kmh\nferry,-3\n", encoding="utf-8")
+    failed = CliRunner().invoke(main, ["roads", "import", str(path), "--speeds", str(bad)], env=env)
+    assert failed.exit_code == 1
+    assert "bad.csv: row 2: speed must be 1-199 km/h" in failed.output
