@@ -13,12 +13,14 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 from scipy.spatial import Delaunay, cKDTree
 
-__all__ = ["SYNTHETIC", "synthetic_roads"]
+from demo.network import Network
+from geo.roads import components, road_graph
+
+__all__ = ["SYNTHETIC", "network_roads", "synthetic_roads"]
 
 SYNTHETIC = "合成示意路网 (synthetic demo roads, not real)"
 MOUNTAIN_COUNTIES = ("430527", "430528", "430529", "430525")
@@ -82,21 +84,47 @@ def synthetic_roads(
     mountain_v = np.isin(v_cty, MOUNTAIN_COUNTIES)
     amp_v = np.where(mountain_v[pairs[:, 1] - len(seats)], 0.2, 0.08)
     village = _winding(allpts[pairs[:, 0]], allpts[pairs[:, 1]], amp_v, rng)
-    # a cluster of villages reached by no seat gets one road to the seat nearest to it
-    n = len(allpts)
-    g = sparse.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    seat_links = np.c_[np.arange(len(seats) - 1), np.arange(1, len(seats))]  # seats joined
-    g = g + sparse.csr_matrix((np.ones(len(seat_links)), tuple(seat_links.T)), shape=(n, n))
-    _, label = csgraph.connected_components(g, directed=False)
-    lonely = np.setdiff1d(np.unique(label[len(seats) :]), label[: len(seats)])
-    first = np.array(
-        [len(seats) + np.flatnonzero(label[len(seats) :] == k)[0] for k in lonely], dtype=int
-    )
-    _, seat_of = cKDTree(seats).query(allpts[first]) if len(first) else (None, np.array([], int))
-    link = (
-        _winding(allpts[first], seats[seat_of], np.full(len(first), 0.1), rng) if len(first) else []
-    )
+    geoms = county + village
+    classes = ["county"] * len(county) + ["village"] * len(village)
+    roads = gpd.GeoDataFrame({"class": classes, "source": SYNTHETIC}, geometry=geoms, crs=crs)
+    return _connect(roads, rng)
 
-    geoms = county + village + link
-    classes = ["county"] * len(county) + ["village"] * (len(village) + len(link))
-    return gpd.GeoDataFrame({"class": classes, "source": SYNTHETIC}, geometry=geoms, crs=crs)
+
+def _connect(roads: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Join every part of the network that hangs on its own to the largest part, by its
+    shortest gap: real networks are connected, and an import refuses one that is not."""
+    graph = road_graph(roads)
+    labels = components(graph)
+    sizes = np.bincount(labels)
+    main = int(np.argmax(sizes))
+    main_xy = graph.xy[labels == main]
+    tree = cKDTree(main_xy)
+    links = []
+    for part in np.flatnonzero(sizes):
+        if part == main:
+            continue
+        pts = graph.xy[labels == part]
+        gap, j = tree.query(pts)
+        i = int(np.argmin(gap))
+        links += _winding(pts[[i]], main_xy[[j[i]]], np.array([0.1]), rng)
+    if not links:
+        return roads
+    n = len(links)
+    extra = gpd.GeoDataFrame(
+        {"class": ["village"] * n, "source": [SYNTHETIC] * n}, geometry=links, crs=roads.crs
+    )
+    return pd.concat([roads, extra], ignore_index=True)
+
+
+def network_roads(network: Network, *, seed: int = 2013) -> gpd.GeoDataFrame:
+    """The synthetic roads of a generated network (2013 township seats and villages), EPSG:4546."""
+    units = network.units
+    v13 = units[(units["generation"] == "2013") & (units["level"] == "village")]
+    vpts = gpd.GeoSeries(shapely.point_on_surface(v13.geometry.to_numpy()), crs=4326)
+    vxy = shapely.get_coordinates(vpts.to_crs("EPSG:4546").to_numpy())
+    teams = network.teams
+    seats = gpd.GeoSeries(gpd.points_from_xy(teams["lon"], teams["lat"]), crs=4326)
+    sxy = shapely.get_coordinates(seats.to_crs("EPSG:4546").to_numpy())
+    return synthetic_roads(
+        sxy, teams["county_code"], vxy, v13["county_code"], seed=seed, crs="EPSG:4546"
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.schema import Road
 
-__all__ = ["replace_roads", "road_lines", "road_sources"]
+__all__ = ["replace_roads", "road_lines", "road_sources", "roads_geojson"]
 
 
 def replace_roads(session: Session, roads: gpd.GeoDataFrame, *, batch_id: int | None) -> int:
@@ -55,3 +55,24 @@ def road_sources(session: Session) -> list[str]:
     """Where the roads came from (``source`` values), e.g. to label synthetic ones."""
     rows = session.execute(text("SELECT DISTINCT source FROM road WHERE source IS NOT NULL"))
     return [str(r[0]) for r in rows]
+
+
+def roads_geojson(
+    session: Session, generation_id: int, *, prefix: str, tolerance: float = 0.0002
+) -> dict:
+    """Roads within the bounding box of an area's villages, simplified, as a FeatureCollection."""
+    features = session.execute(
+        text(
+            """
+            SELECT coalesce(json_agg(json_build_object(
+                     'type', 'Feature',
+                     'properties', json_build_object('class', r.road_class, 'name', r.name),
+                     'geometry', ST_AsGeoJSON(ST_Simplify(r.geom, :tol), 5)::json)), '[]'::json)
+            FROM road r
+            WHERE r.geom && (SELECT ST_Extent(geom) FROM admin_unit
+                             WHERE generation_id = :g AND level = 'village' AND code LIKE :p)
+            """
+        ),
+        {"g": generation_id, "p": prefix + "%", "tol": tolerance},
+    ).scalar_one()
+    return {"type": "FeatureCollection", "features": features}

@@ -57,6 +57,7 @@ def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     from demo.files import write_files
     from demo.gaps import seed_gaps
     from demo.network import build_network
+    from demo.roads import network_roads
 
     started = time.perf_counter()
     click.echo(f"building the network (scale {scale}, seed {seed}) …")
@@ -73,6 +74,9 @@ def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     written = write_files(network, out, cases=cases, visits=visits)
     written["gaps_truth"] = out / "gaps_truth.csv"
     truth.to_csv(written["gaps_truth"], index=False, encoding="utf-8")
+    # No public road data is reachable here: the demo's roads are synthetic and say so.
+    written["roads"] = out / "roads_synthetic.gpkg"
+    network_roads(network, seed=seed).to_file(written["roads"], layer="roads", engine="pyogrio")
     manifest = {"scale": scale, "seed": seed, "files": {k: str(v) for k, v in written.items()}}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     click.echo(f"  {len(written)} files in {out} ({time.perf_counter() - started:.1f} s)")
@@ -110,6 +114,7 @@ def load(directory: Path) -> None:
     activate_generation(url, ACTIVE, username="demo")
     # Cases and visits last: they are placed on the active generation's groups.
     _load_activity(url, files)
+    _load_roads(url, files)
     add_demo_users(url)
     click.echo(f"demo loaded in {time.perf_counter() - started:.1f} s; generation {ACTIVE} active")
 
@@ -142,6 +147,20 @@ def _network_steps(url: str) -> list[tuple[str, Callable[[Path], ImportReport]]]
             for gen in GENERATIONS
         ]
     return steps
+
+
+def _load_roads(url: str, files: dict[str, Path]) -> None:
+    from demo.roads import SYNTHETIC
+    from ingest.errors import IngestError
+    from ingest.roads import import_roads
+
+    if "roads" not in files:
+        return
+    try:
+        report = import_roads(url, files["roads"], source=SYNTHETIC, commit=True, username="demo")
+    except IngestError as err:
+        fail(str(err))
+    click.echo(f"  roads: {report['lines']:,} synthetic lines, {report['km']:,} km")
 
 
 def _load_activity(url: str, files: dict[str, Path]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import LineString
@@ -35,3 +37,20 @@ def test_cli_speeds_override_and_road_measures(db_url, tmp_path, client, auth):
     failed = CliRunner().invoke(main, ["roads", "import", str(path), "--speeds", str(bad)], env=env)
     assert failed.exit_code == 1
     assert "bad.csv: row 2: speed must be 1-199 km/h" in failed.output
+
+
+def test_page_draws_synthetic_roads_labelled(db_url, tmp_path, client, auth):
+    from ingest.roads import import_roads
+
+    load_coverage_network(db_url)
+    import_roads(
+        db_url,
+        _roads(tmp_path),
+        source="合成示意路网 (synthetic demo roads, not real)",
+        commit=True,
+    )
+    auth.login("planner")
+    page = client.get("/planners/?area=430525000000").get_data(as_text=True)
+    # the layer control carries the name JSON-escaped
+    assert "道路（合成示意）" in page or json.dumps("道路（合成示意）")[1:-1] in page
+    assert "到最近工作站车程（分钟）" in page

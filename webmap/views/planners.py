@@ -24,6 +24,7 @@ from geo.layers.coverage import gap_layer
 from geo.layers.offline import offline_map
 from models import coverage as db
 from models import places
+from models import roads as road_db
 from webmap.auth import login_required, scoped_area
 from webmap.errors import NotFound
 from webmap.services.coverage import (
@@ -67,6 +68,7 @@ def _tooltip() -> list[tuple[str, str]]:
         ("distance_own_m", _("距本村工作站（米）")),
         ("vacant", _("空缺岗位")),
         ("days_since_visit", _("距上次走访（天）")),
+        ("travel_minutes", _("到最近工作站车程（分钟）")),
         ("reason", _("原因")),
     ]
 
@@ -125,6 +127,11 @@ def _page(session: Any, query: Any, user_area: str) -> dict[str, Any]:
         if county
         else [],
         "county": county,
+        # roads only inside a county: a city's roads are more than a page should carry
+        "roads": road_db.roads_geojson(session, gen_id, prefix=table.prefix)
+        if level != "city" and road_db.road_sources(session)
+        else None,
+        "road_sources": road_db.road_sources(session),
     }
 
 
@@ -160,6 +167,15 @@ def index() -> str:
         tooltip_fields=_tooltip(),
     )
     m.fit_bounds(layer.get_bounds())
+    if page["roads"] is not None:
+        # The demo's roads are generated: the layer's name says so on the map.
+        synthetic = any("synthetic" in src for src in page["road_sources"])
+        folium.GeoJson(
+            page["roads"],
+            name=_("道路（合成示意）") if synthetic else _("道路"),
+            style_function=lambda _f: {"color": "#7a5c3e", "weight": 1.2, "opacity": 0.7},
+            show=True,
+        ).add_to(m)
     control = folium.LayerControl(collapsed=False)
     control.add_to(m)
     result = page["result"]
