@@ -56,27 +56,6 @@ def euc_2d(points: np.ndarray) -> np.ndarray:
     return np.floor(d + 0.5).astype(np.int64)
 
 
-def ortools_gls_2s(problem: RoutingProblem) -> list[int]:
-    """OR-Tools guided local search with a 2 s clock, as its documentation suggests."""
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
-    manager = pywrapcp.RoutingIndexManager(problem.size, 1, 0)
-    model = pywrapcp.RoutingModel(manager)
-    arc = model.RegisterTransitMatrix(problem.distance_m.tolist())
-    model.SetArcCostEvaluatorOfAllVehicles(arc)
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
-    params.time_limit.FromSeconds(2)
-    solution = model.SolveWithParameters(params)
-    index, tour = model.Start(0), []
-    while not model.IsEnd(index):
-        tour.append(manager.IndexToNode(index))
-        index = solution.Value(model.NextVar(index))
-    return tour
-
-
 def elkai_lkh(problem: RoutingProblem) -> list[int]:
     import elkai
 
@@ -86,7 +65,7 @@ def elkai_lkh(problem: RoutingProblem) -> list[int]:
 
 METHODS = {
     "OR-Tools default": lambda p: [0, *solve_ortools(p, guided=False).routes[0]],
-    "OR-Tools GLS 2 s": ortools_gls_2s,
+    "OR-Tools GLS 2 s": lambda p: [0, *solve_ortools(p, time_limit_s=2).routes[0]],
     "VROOM": lambda p: [0, *solve_vroom(p, exploration=5).routes[0]],
     "qungong": lambda p: [0, *solve(p).routes[0]],
     "LKH (elkai)": elkai_lkh,

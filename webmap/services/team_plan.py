@@ -113,7 +113,8 @@ def _needed_days(villages: pd.DataFrame, depot: tuple[float, float], opts: PlanO
     ).astype(float)
     np.fill_diagonal(matrix, np.inf)
     travel_min = float(matrix.min(axis=1).sum()) * 0.06 / opts.speed_kmh
-    need = float(len(villages) * opts.service_minutes + travel_min) / (opts.day_minutes * 0.8)
+    # 70% of the day: the nearest-neighbour estimate misses the way out and back each day.
+    need = float(len(villages) * opts.service_minutes + travel_min) / (opts.day_minutes * 0.7)
     return max(STANDARD_DAYS, math.ceil(need))
 
 
