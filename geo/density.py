@@ -60,6 +60,40 @@ def _cells(lon: npt.ArrayLike, lat: npt.ArrayLike, resolution: int) -> npt.NDArr
     )
 
 
+def h3_cells(lon: npt.ArrayLike, lat: npt.ArrayLike, resolution: int) -> npt.NDArray[np.uint64]:
+    """H3 cells (64-bit integers) of lon/lat points, as :func:`hex_bins` assigns them.
+
+    >>> h3_cells([111.47], [27.24], 7).dtype
+    dtype('uint64')
+    """
+    return _cells(lon, lat, resolution)
+
+
+def bins_from_counts(counts: pd.DataFrame, *, by: str | None = None) -> gpd.GeoDataFrame:
+    """:func:`hex_bins`' output from cell counts made elsewhere (e.g. summed in the database).
+
+    Parameters
+    ----------
+    counts
+        Columns ``cell`` (H3 cell as an integer), ``count`` and, with ``by``, that column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``[by], h3, count, geometry``, sorted by (``by``, cell) exactly as :func:`hex_bins`.
+    """
+    keys = [by, "cell"] if by else ["cell"]
+    frame = counts.sort_values(keys, kind="stable").reset_index(drop=True)
+    cells = frame["cell"].to_numpy(dtype=np.uint64)
+    out = pd.DataFrame({by: frame[by].to_numpy()}) if by else pd.DataFrame(index=frame.index)
+    ids = _ids(cells)
+    out["h3"] = ids
+    out["count"] = frame["count"].to_numpy(dtype=np.int64)
+    uniq, inverse = np.unique(np.asarray(ids, dtype=object), return_inverse=True)
+    polygons = _hexagons(list(uniq))[inverse] if len(ids) else np.array([], dtype=object)
+    return gpd.GeoDataFrame(out, geometry=polygons, crs=WGS84)
+
+
 def _finite(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     return np.isfinite(np.asarray(lon, dtype=np.float64)) & np.isfinite(
         np.asarray(lat, dtype=np.float64)
@@ -285,6 +319,7 @@ def pattern_agreement(
     grid: Grid,
     value: str = "count",
     smooth_cells: float = 2.0,
+    raw_weight: str | None = None,
 ) -> float:
     """Pearson correlation between the raw-point density and the binned density on one grid.
 
@@ -305,10 +340,14 @@ def pattern_agreement(
         Weight column of ``bins``.
     smooth_cells
         Gaussian sigma in grid cells; use about one hexagon width.
+    raw_weight
+        Column of ``raw_points`` counting the cases at each point (default: one each), for
+        points that stand for several cases.
     """
     pts = raw_points if raw_points.crs.equals(WGS84) else raw_points.to_crs(WGS84)
     geom = pts.geometry.to_numpy()
-    raw = grid.histogram(shapely.get_x(geom), shapely.get_y(geom))
+    raw_weights = None if raw_weight is None else pts[raw_weight].to_numpy(dtype=np.float64)
+    raw = grid.histogram(shapely.get_x(geom), shapely.get_y(geom), raw_weights)
     centres = np.array([h3.cell_to_latlng(c) for c in bins["h3"]], dtype=np.float64).reshape(-1, 2)
     binned = grid.histogram(centres[:, 1], centres[:, 0], bins[value].to_numpy(dtype=np.float64))
     if smooth_cells > 0:

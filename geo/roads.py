@@ -123,7 +123,7 @@ def _symmetric(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.cs
 def components(graph: RoadGraph) -> npt.NDArray[np.intp]:
     """Connected component label of each node."""
     _, labels = csgraph.connected_components(graph.metres, directed=False)
-    return labels
+    return np.asarray(labels, dtype=np.intp)
 
 
 def nearest_along_roads(

@@ -74,9 +74,10 @@ class CaseFilter:
             msg = f"area prefix must be digits, got {self.prefix!r}"
             raise ValueError(msg)
 
-    def where(self) -> tuple[str, dict[str, Any]]:
-        """SQL condition on ``case_record c`` and its parameters."""
-        parts = ["c.geom IS NOT NULL"]
+    def where(self, *, cube: bool = False) -> tuple[str, dict[str, Any]]:
+        """SQL condition on ``case_record c`` (or ``case_cube c``) and its parameters."""
+        # The cube holds located cases only.
+        parts = ["TRUE" if cube else "c.geom IS NOT NULL"]
         params: dict[str, Any] = {}
         if self.kinds:
             parts.append("c.kind = ANY(:kinds)")
@@ -164,6 +165,7 @@ def unit_case_counts(
     *,
     level: str,
     prefix: str | None = None,
+    cube: bool = False,
 ) -> pd.DataFrame:
     """Every unit of ``level`` under the area with its households and matching case count.
 
@@ -178,6 +180,9 @@ def unit_case_counts(
     prefix
         Area prefix of the units (default: the filter's prefix).  Counts still follow the
         filter, so a wider unit area than the filter's gives zeros outside it.
+    cube
+        Count from ``case_cube`` (``models.case_cube``, kept fresh by the caller) instead
+        of the cases themselves: the same counts from far fewer rows.
 
     Returns
     -------
@@ -189,14 +194,15 @@ def unit_case_counts(
     if level not in CODE_LENGTH:
         msg = f"level must be one of {', '.join(CODE_LENGTH)}, got {level!r}"
         raise ValueError(msg)
-    where, params = case_filter.where()
+    where, params = case_filter.where(cube=cube)
+    source, counted = ("case_cube", "sum(c.n)") if cube else ("case_record", "count(*)")
     length = CODE_LENGTH[level]
     unit_prefix = case_filter.prefix if prefix is None else prefix
     params.update({"g": generation_id, "level": level, "units": unit_prefix + "%"})
     sql = f"""
         WITH counts AS (
-            SELECT {_CASE_CODE[level]} AS code, count(*) AS n
-            FROM case_record c WHERE {where} GROUP BY 1
+            SELECT {_CASE_CODE[level]} AS code, {counted} AS n
+            FROM {source} c WHERE {where} GROUP BY 1
         ), village_households AS (
             SELECT rpad(left(v.code, {length}), 12, '0') AS code, sum(v.households) AS h
             FROM admin_unit v

@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import func, text, update
 from sqlalchemy.orm import Session
 
+from models import case_cube
 from models.db import driver_connection, rowcount
 from models.schema import SRID, ImportBatch
 
@@ -228,6 +229,9 @@ def insert_stage_cases(session: Session, *, batch_id: int | None) -> int:
         ),
         {"batch": batch_id},
     )
+    # The leaders' count cube is recounted in this same transaction: when the import
+    # commits, the maps already show its cases (and a failed import leaves both unchanged).
+    case_cube.rebuild(session)
     return rowcount(result)
 
 

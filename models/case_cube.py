@@ -1,0 +1,151 @@
+"""The case count cube: located cases counted by day, kind, status, unit codes and H3 cell.
+
+The leaders' maps aggregate it (``models.hotspots`` with ``source="cube"``) instead of reading
+every case's point and binning it in Python: a filter sums a few thousand rows.  A statement
+trigger on ``case_record`` marks it stale in the writing transaction (migration
+``svc_case_cube``); :func:`rebuild` brings it up to date, inside a case import's own
+transaction, and :func:`ensure_fresh` does so before a read when some other writer (the review
+queue, re-attribution, a script) left it stale.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.density import h3_cells
+from models.db import driver_connection, rowcount
+from models.hotspots import CaseFilter
+
+__all__ = ["RESOLUTIONS", "cell_counts", "ensure_fresh", "is_stale", "rebuild"]
+
+# H3 resolutions kept: the monthly (6-8) and heat (7-9) layers of city, county and township.
+RESOLUTIONS = (6, 7, 8, 9)
+_KEYS = ["opened_on", "kind", "status", "county_code", "township_code", "village_code"]
+_CELLS = [f"h{r}" for r in RESOLUTIONS]
+# A key of its own for the rebuild, so two readers finding the cube stale rebuild it once.
+_LOCK_KEY = 0x51_47_43_55_42_45  # "QGCUBE"
+
+
+def is_stale(session: Session) -> bool:
+    """True when cases changed since the cube was last rebuilt."""
+    return bool(session.scalar(text("SELECT stale FROM case_cube_state WHERE id = 1")))
+
+
+def rebuild(session: Session) -> int:
+    """Recount the cube from ``case_record`` in the session's transaction; returns its rows.
+
+    H3 cells are computed only for cases that are new or moved since the last rebuild
+    (``case_h3``); the recount itself is one INSERT ... SELECT.  Case writers are held off until
+    the transaction ends (SHARE lock), so no case written meanwhile can be missed while the
+    cube is marked fresh; readers are not blocked.
+    """
+    session.execute(text("LOCK TABLE case_record IN SHARE MODE"))
+    # Room to group ~230,000 rows in memory rather than in sorted runs on disk.
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    _update_cells(session)
+    keys = ", ".join(f"c.{k}" for k in _KEYS)
+    cells = ", ".join(f"h.{c}" for c in _CELLS)
+    session.execute(text("DELETE FROM case_cube"))
+    rows = session.execute(
+        text(
+            f"INSERT INTO case_cube ({', '.join(_KEYS + _CELLS)}, n)"
+            f" SELECT {keys}, {cells}, count(*) FROM case_record c"
+            " JOIN case_h3 h ON h.case_id = c.id"
+            f" GROUP BY {keys}, {cells}"
+        )
+    )
+    session.execute(
+        text("UPDATE case_cube_state SET stale = false, rebuilt_at = now() WHERE id = 1")
+    )
+    return rowcount(rows)
+
+
+def _update_cells(session: Session) -> None:
+    """Compute the H3 cells of located cases that have none yet, or whose point moved."""
+    ids, lon, lat = session.execute(
+        text(
+            "SELECT coalesce(array_agg(c.id), '{}'), coalesce(array_agg(ST_X(c.geom)), '{}'),"
+            " coalesce(array_agg(ST_Y(c.geom)), '{}')"
+            " FROM case_record c LEFT JOIN case_h3 h ON h.case_id = c.id"
+            " WHERE c.geom IS NOT NULL"
+            " AND (h.case_id IS NULL OR h.lon <> ST_X(c.geom) OR h.lat <> ST_Y(c.geom))"
+        )
+    ).one()
+    # Cases that lost their point keep no cells.
+    session.execute(
+        text(
+            "DELETE FROM case_h3 h USING case_record c"
+            " WHERE c.id = h.case_id AND (c.geom IS NULL OR c.id = ANY(:ids))"
+        ),
+        {"ids": list(ids)},
+    )
+    if not ids:
+        return
+    frame = pd.DataFrame(
+        {
+            "case_id": np.asarray(ids, dtype=np.int64),
+            "lon": np.asarray(lon, dtype=np.float64),
+            "lat": np.asarray(lat, dtype=np.float64),
+        }
+    )
+    for resolution, column in zip(RESOLUTIONS, _CELLS, strict=True):
+        # H3 indexes stay below 2**63: stored as signed bigint without change.
+        frame[column] = h3_cells(frame["lon"], frame["lat"], resolution).astype(np.int64)
+    buffer = io.StringIO()
+    # Seventeen significant digits: the stored point compares equal to ST_X/ST_Y next time.
+    frame.to_csv(buffer, index=False, header=False, float_format="%.17g")
+    with (
+        driver_connection(session).cursor() as cursor,
+        cursor.copy(f"COPY case_h3 ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        copy.write(buffer.getvalue())
+
+
+def ensure_fresh(session: Session) -> bool:
+    """Rebuild the cube, in a transaction of its own, if it is stale; True when it did.
+
+    The caller's session and the objects it holds are left alone: the rebuild runs in a
+    second session on the same database, and a read after this one sees the new counts.
+    """
+    if not is_stale(session):
+        return False
+    with Session(bind=session.get_bind()) as own, own.begin():
+        own.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        # Another process may have rebuilt it while this one waited for the lock.
+        if not is_stale(own):
+            return False
+        rebuild(own)
+    return True
+
+
+def cell_counts(
+    session: Session, case_filter: CaseFilter, *, resolution: int, by_month: bool = False
+) -> pd.DataFrame:
+    """Matching cases per H3 cell (and month ``YYYY-MM``), summed from the cube.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``[month], cell, count`` (``cell`` the H3 index as an integer), cells with cases only.
+    """
+    if resolution not in RESOLUTIONS:
+        msg = f"the cube keeps H3 resolutions {RESOLUTIONS}, not {resolution}"
+        raise ValueError(msg)
+    where, params = case_filter.where(cube=True)
+    month = "to_char(c.opened_on, 'YYYY-MM')"
+    keys = f"{month} AS month, c.h{resolution} AS cell" if by_month else f"c.h{resolution} AS cell"
+    group = "1, 2" if by_month else "1"
+    rows = session.execute(
+        text(f"SELECT {keys}, sum(c.n) FROM case_cube c WHERE {where} GROUP BY {group}"),
+        params,
+    ).all()
+    columns = ["month", "cell", "count"] if by_month else ["cell", "count"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["cell"] = frame["cell"].astype(np.int64).astype(np.uint64)
+    frame["count"] = frame["count"].astype(np.int64)
+    return frame
