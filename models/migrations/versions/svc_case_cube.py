@@ -1,7 +1,7 @@
 """The case count cube behind the leaders' maps, and the flag that says it is out of date.
 
 Revision ID: svc_case_cube
-Revises: ogc_api_token
+Revises: planners_roads
 Create Date: 2026-11-29 21:15:00
 
 ``case_cube`` counts the located cases by (day opened, kind, status, county, township, village,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "svc_case_cube"
-down_revision: str | None = "ogc_api_token"
+down_revision: str | None = "planners_roads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
