@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import shapely
 from sqlalchemy import delete, insert, text
@@ -59,7 +61,7 @@ def road_sources(session: Session) -> list[str]:
 
 def roads_geojson(
     session: Session, generation_id: int, *, prefix: str, tolerance: float = 0.0002
-) -> dict:
+) -> dict[str, Any]:
     """Roads within the bounding box of an area's villages, simplified, as a FeatureCollection."""
     features = session.execute(
         text(
