@@ -28,6 +28,8 @@ TABLES = (
     "import_batch",
     "audit_log",
     "review_item",
+    "case_record",
+    "visit",
 )
 
 
