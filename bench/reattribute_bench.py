@@ -132,7 +132,7 @@ def main() -> None:
         print(f"{label}:\n  " + plan.replace("\n", "\n  "))
     per_old, per_index, per_new = (t / k * 1e5 for t, k in ((old_s, old_n), (index_s, old_n),
                                                             (new_s, n)))  # fmt: skip
-    print(f"before (bitmap AND, ST_Intersects):      {old_s:.2f} s = {per_old:.1f} s per 100k")
+    print(f"before (per-point probe, ST_Intersects): {old_s:.2f} s = {per_old:.1f} s per 100k")
     print(f"old shape with the partial GiST index:   {index_s:.2f} s = {per_index:.1f} s per 100k")
     print(f"reattribute's shape (groups loop):       {new_s:.2f} s = {per_new:.2f} s per 100k")
     print(f"ratio after / before per point: {per_new / per_old:.4f}")

@@ -286,10 +286,10 @@ def resolve_review_item(
             """
             INSERT INTO visit (team_id, household, visited_at, geom, source_crs, source_lon,
                 source_lat, unit_id, county_code, township_code, village_code, group_code,
-                batch_id)
+                batch_id, natural_key)
             VALUES (:team_id, :household, :visited_at, ST_GeomFromEWKT(:geom), 'wgs84', :lon,
                 :lat, :unit_id, :county_code, :township_code, :village_code, :group_code,
-                :batch_id)
+                :batch_id, visit_natural_key(:team_id, :household, :visited_at, :lon, :lat))
             RETURNING id
             """
         )

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Computed,
     Date,
     DateTime,
     Float,
@@ -263,12 +262,9 @@ class Visit(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     # The source system's record id, when the file has one (unique).
     source_id: Mapped[str | None] = mapped_column(String(80))
-    # md5 of (team, household, time, point), computed by the database (migration 0002): a
-    # visit is never stored twice, whichever file brings it.
-    natural_key: Mapped[Any] = mapped_column(
-        UUID,
-        Computed("visit_natural_key(team_id, household, visited_at, geom)", persisted=True),
-    )
+    # md5 of (team, household, time, point) by the database function visit_natural_key
+    # (migration 0002): a visit is never stored twice, whichever file brings it.
+    natural_key: Mapped[Any] = mapped_column(UUID, nullable=False)
 
 
 class ReviewItem(Base):

@@ -13,7 +13,6 @@ import io
 from typing import Any
 
 import pandas as pd
-import shapely
 from sqlalchemy import func, text, update
 from sqlalchemy.orm import Session
 
@@ -38,11 +37,8 @@ CASE_STAGE_COLUMNS: dict[str, str] = {
     "location_method": "text",
     "location_score": "double precision",
     "unit_id": "integer",
-    "county_code": "text",
-    "township_code": "text",
-    "village_code": "text",
-    "group_code": "text",
-    "geom": f"geometry(Point, {SRID})",
+    "lon": "double precision",
+    "lat": "double precision",
 }
 VISIT_STAGE_COLUMNS: dict[str, str] = {
     "row_no": "integer",
@@ -54,11 +50,8 @@ VISIT_STAGE_COLUMNS: dict[str, str] = {
     "source_lon": "double precision",
     "source_lat": "double precision",
     "unit_id": "integer",
-    "county_code": "text",
-    "township_code": "text",
-    "village_code": "text",
-    "group_code": "text",
-    "geom": f"geometry(Point, {SRID})",
+    "lon": "double precision",
+    "lat": "double precision",
 }
 _COPY_CHUNK = 200_000
 
@@ -67,29 +60,25 @@ _COPY_CHUNK = 200_000
 def create_stage(session: Session, columns: dict[str, str]) -> None:
     """Create the temporary staging table (dropped at the end of the transaction).
 
-    A visit stage computes each row's natural key as it is copied in, with the same function
-    as the ``visit`` table (migration 0002).
+    A visit stage computes each row's natural key as it is copied in, with the function the
+    ``visit`` table's keys come from (migration 0002), so each key is computed once.
     """
     session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
     cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
     if columns is VISIT_STAGE_COLUMNS:
         cols += (
             ", natural_key uuid GENERATED ALWAYS AS (visit_natural_key(team_id, household,"
-            " to_timestamp(visited_epoch), geom)) STORED"
+            " to_timestamp(visited_epoch), lon, lat)) STORED"
         )
     session.execute(text(f"CREATE TEMP TABLE {STAGE} ({cols}) ON COMMIT DROP"))
 
 
 def copy_stage(session: Session, frame: pd.DataFrame, columns: dict[str, str]) -> int:
-    """COPY ``frame`` into the staging table; ``lon``/``lat`` columns become ``geom``.
+    """COPY ``frame``'s staging columns (``lon``/``lat`` in WGS-84) into the staging table.
 
-    Parameters
-    ----------
-    frame
-        The staging columns except ``geom`` (the unit columns filled by the attribution),
-        plus ``lon``/``lat`` in WGS-84.
-    columns
-        :data:`CASE_STAGE_COLUMNS` or :data:`VISIT_STAGE_COLUMNS`.
+    Floats travel as their shortest exact text (pandas' default), so the point stored is the
+    point attributed, bit for bit.  Unit codes are not staged: the final INSERT takes them
+    from the unit (:data:`_UNIT_CODES`).
 
     Returns
     -------
@@ -103,17 +92,21 @@ def copy_stage(session: Session, frame: pd.DataFrame, columns: dict[str, str]) -
     sql = f"COPY {STAGE} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
         for start in range(0, len(frame), _COPY_CHUNK):
-            part = frame.iloc[start : start + _COPY_CHUNK]
-            points = shapely.points(part["lon"].to_numpy(float), part["lat"].to_numpy(float))
-            out = part[[n for n in names if n != "geom"]].copy()
-            out["geom"] = shapely.to_wkb(
-                shapely.set_srid(points, SRID), hex=True, include_srid=True
-            )
             buf = io.StringIO()
             # Empty unquoted fields are NULL in COPY's csv format, as pandas writes NA.
-            out.to_csv(buf, header=False, index=False, float_format="%.10g")
+            frame.iloc[start : start + _COPY_CHUNK][names].to_csv(buf, header=False, index=False)
             copy.write(buf.getvalue().encode())
     return len(frame)
+
+
+# A staged row's codes, from its unit (``u``): the rule of :class:`geo.attribution.GroupIndex`.
+_UNIT_CODES = """
+    u.county_code,
+    CASE WHEN u.level IN ('township', 'village', 'group') THEN substr(u.code, 1, 9) || '000' END,
+    CASE WHEN u.level IN ('village', 'group') THEN substr(u.code, 1, 12) END,
+    CASE WHEN u.level = 'group' THEN u.code END
+"""
+_POINT = f"ST_SetSRID(ST_MakePoint(s.lon, s.lat), {SRID})"
 
 
 def attribution_signature(session: Session) -> tuple[Any, ...]:
@@ -166,9 +159,9 @@ def duplicate_stage_cases(session: Session) -> list[tuple[int, str]]:
     rows = session.execute(
         text(
             f"""
-            DELETE FROM {STAGE} s USING case_record c
-            WHERE c.county_code = s.county_code AND c.case_no = s.case_no
-            RETURNING s.row_no, s.county_code || ' ' || s.case_no
+            DELETE FROM {STAGE} s USING case_record c, admin_unit u
+            WHERE u.id = s.unit_id AND c.county_code = u.county_code AND c.case_no = s.case_no
+            RETURNING s.row_no, u.county_code || ' ' || s.case_no
             """
         )
     ).all()
@@ -220,10 +213,9 @@ def insert_stage_cases(session: Session, *, batch_id: int | None) -> int:
                 phone, summary, address, geom, source_crs, location_method, location_score,
                 unit_id, county_code, township_code, village_code, group_code, batch_id)
             SELECT s.case_no, s.kind, s.status, s.opened_on, s.closed_on, s.petitioner, s.phone,
-                   s.summary, s.address, s.geom, s.source_crs, s.location_method,
-                   s.location_score, s.unit_id, s.county_code, s.township_code, s.village_code,
-                   s.group_code, :batch
-            FROM {STAGE} s
+                   s.summary, s.address, {_POINT}, s.source_crs, s.location_method,
+                   s.location_score, s.unit_id, {_UNIT_CODES}, :batch
+            FROM {STAGE} s JOIN admin_unit u ON u.id = s.unit_id
             ORDER BY s.row_no
             """
         ),
@@ -242,11 +234,11 @@ def insert_stage_visits(session: Session, *, batch_id: int | None) -> int:
             f"""
             INSERT INTO visit (team_id, household, visited_at, geom, source_crs, source_lon,
                 source_lat, unit_id, county_code, township_code, village_code, group_code,
-                batch_id, source_id)
-            SELECT s.team_id, s.household, to_timestamp(s.visited_epoch), s.geom, s.source_crs,
-                   s.source_lon, s.source_lat, s.unit_id, s.county_code, s.township_code,
-                   s.village_code, s.group_code, :batch, s.source_id
-            FROM {STAGE} s
+                batch_id, source_id, natural_key)
+            SELECT s.team_id, s.household, to_timestamp(s.visited_epoch), {_POINT}, s.source_crs,
+                   s.source_lon, s.source_lat, s.unit_id, {_UNIT_CODES}, :batch, s.source_id,
+                   s.natural_key
+            FROM {STAGE} s JOIN admin_unit u ON u.id = s.unit_id
             ORDER BY s.row_no
             """
         ),

@@ -6,7 +6,8 @@ Create Date: 2026-11-29 21:00:00
 
 A visit's natural key is the source system's id when the file has one (``source_id``, unique),
 and always the md5 of (team, household, time to the millisecond, point to 1e-7 degrees),
-computed by the database itself (``natural_key``, unique).  Cases already have their number
+computed by the database function ``visit_natural_key`` (``natural_key``, unique): in the
+import's staging table as rows are copied in, and here for the visits already stored.  Cases already have their number
 per county (``uq_case_record_county_code``).
 
 ``ix_admin_unit_group_geom`` is a partial GiST index on the groups only: the point-in-group
@@ -26,22 +27,24 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # IMMUTABLE is true here: the epoch of a timestamptz does not depend on the time zone.
+    # Float arithmetic, not numeric: the key is computed for every imported visit.
     op.execute(
         """
         CREATE FUNCTION visit_natural_key(team_id integer, household text,
-                                          visited_at timestamptz, geom geometry)
+                                          visited_at timestamptz, lon float8, lat float8)
         RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             SELECT md5(concat_ws('|', team_id, household,
-                                 round(extract(epoch FROM visited_at) * 1000),
-                                 round(ST_X(geom)::numeric, 7), round(ST_Y(geom)::numeric, 7)))::uuid
+                                 round(date_part('epoch', visited_at) * 1000)::bigint,
+                                 round(lon * 1e7)::bigint, round(lat * 1e7)::bigint))::uuid
         $$
         """
     )
-    op.execute("ALTER TABLE visit ADD COLUMN source_id varchar(80)")
+    op.execute("ALTER TABLE visit ADD COLUMN source_id varchar(80), ADD COLUMN natural_key uuid")
     op.execute(
-        "ALTER TABLE visit ADD COLUMN natural_key uuid GENERATED ALWAYS AS"
-        " (visit_natural_key(team_id, household, visited_at, geom)) STORED"
+        "UPDATE visit SET natural_key ="
+        " visit_natural_key(team_id, household, visited_at, ST_X(geom), ST_Y(geom))"
     )
+    op.execute("ALTER TABLE visit ALTER COLUMN natural_key SET NOT NULL")
     op.execute("CREATE UNIQUE INDEX uq_visit_natural_key ON visit (natural_key)")
     op.execute(
         "CREATE UNIQUE INDEX uq_visit_source_id ON visit (source_id) WHERE source_id IS NOT NULL"
@@ -57,4 +60,4 @@ def downgrade() -> None:
     op.execute("DROP INDEX uq_visit_source_id")
     op.execute("DROP INDEX uq_visit_natural_key")
     op.execute("ALTER TABLE visit DROP COLUMN natural_key, DROP COLUMN source_id")
-    op.execute("DROP FUNCTION visit_natural_key(integer, text, timestamptz, geometry)")
+    op.execute("DROP FUNCTION visit_natural_key(integer, text, timestamptz, float8, float8)")
