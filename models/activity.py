@@ -289,7 +289,8 @@ def resolve_review_item(
                 batch_id, natural_key)
             VALUES (:team_id, :household, :visited_at, ST_GeomFromEWKT(:geom), 'wgs84', :lon,
                 :lat, :unit_id, :county_code, :township_code, :village_code, :group_code,
-                :batch_id, visit_natural_key(:team_id, :household, :visited_at, :lon, :lat))
+                :batch_id, visit_natural_key(:team_id, :household,
+                date_part('epoch', CAST(:visited_at AS timestamptz)), :lon, :lat))
             RETURNING id
             """
         )

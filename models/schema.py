@@ -261,7 +261,7 @@ class Visit(Base):
     group_code: Mapped[str | None] = mapped_column(String(15))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     # The source system's record id, when the file has one (unique).
-    source_id: Mapped[str | None] = mapped_column(String(80))
+    source_id: Mapped[str | None] = mapped_column(String(80, collation="C"))
     # md5 of (team, household, time, point) by the database function visit_natural_key
     # (migration 0002): a visit is never stored twice, whichever file brings it.
     natural_key: Mapped[Any] = mapped_column(UUID, nullable=False)

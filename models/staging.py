@@ -44,7 +44,7 @@ VISIT_STAGE_COLUMNS: dict[str, str] = {
     "row_no": "integer",
     "team_id": "integer",
     "household": "text",
-    "source_id": "text",
+    "source_id": 'text COLLATE "C"',
     "visited_epoch": "double precision",
     "source_crs": "text",
     "source_lon": "double precision",
@@ -67,8 +67,8 @@ def create_stage(session: Session, columns: dict[str, str]) -> None:
     cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
     if columns is VISIT_STAGE_COLUMNS:
         cols += (
-            ", natural_key uuid GENERATED ALWAYS AS (visit_natural_key(team_id, household,"
-            " to_timestamp(visited_epoch), lon, lat)) STORED"
+            ", natural_key uuid GENERATED ALWAYS AS"
+            " (visit_natural_key(team_id, household, visited_epoch, lon, lat)) STORED"
         )
     session.execute(text(f"CREATE TEMP TABLE {STAGE} ({cols}) ON COMMIT DROP"))
 
@@ -190,7 +190,7 @@ def duplicate_stage_visits(session: Session) -> list[tuple[int, str]]:
                 UNION ALL
                 SELECT row_no, 'row ' || (first + 2) || ' of this file' FROM (
                     SELECT row_no, min(row_no) OVER (PARTITION BY natural_key) AS first,
-                           min(row_no) OVER (PARTITION BY coalesce(source_id, row_no::text))
+                           min(row_no) OVER (PARTITION BY coalesce(source_id, row_no::text) COLLATE "C")
                                AS first_id
                     FROM {STAGE}) f
                 WHERE row_no > first OR row_no > first_id

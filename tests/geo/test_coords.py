@@ -49,7 +49,23 @@ def test_matches_an_independent_implementation():
     # it guards against sign or radius mix-ups that a round trip alone cannot see.
     ref_lon, ref_lat = 111.475558247, 27.236749625
     gcj_lon, gcj_lat = coords.wgs84_to_gcj02(*SHAOYANG)
-    assert float(_metres(ref_lon, ref_lat, gcj_lon, gcj_lat)) < 0.5
+    # Tight (eviltransform differs by 1.1 cm here): a coefficient of the GCJ-02 series off by
+    # one (20 -> 21) moves points by decimetres, which a 0.5 m tolerance let through (mutmut).
+    assert float(_metres(ref_lon, ref_lat, gcj_lon, gcj_lat)) < 0.05
+
+
+# WGS-84 -> GCJ-02 at Tiananmen (116.404, 39.915), from the same public fixture as the BD-09
+# pair below (github.com/wandergis/coordtransform, README and test/app.js:
+# "wgs84togcj02: [ 116.41024449916938, 39.91640428150164 ]"): a second point, 1,300 km away,
+# where the series' other terms weigh differently.
+GCJ02_REFERENCE = {"wgs84": (116.404, 39.915), "gcj02": (116.41024449916938, 39.91640428150164)}
+
+
+def test_gcj02_matches_a_second_published_reference_point():
+    lon, lat = coords.wgs84_to_gcj02(*GCJ02_REFERENCE["wgs84"])
+    assert float(_metres(*GCJ02_REFERENCE["gcj02"], lon, lat)) < 0.001
+    back_lon, back_lat = coords.gcj02_to_wgs84(*GCJ02_REFERENCE["gcj02"])
+    assert float(_metres(*GCJ02_REFERENCE["wgs84"], back_lon, back_lat)) < 0.001
 
 
 def test_offset_direction_is_stable_across_the_city():

@@ -26,23 +26,29 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # IMMUTABLE is true here: the epoch of a timestamptz does not depend on the time zone.
-    # Float arithmetic, not numeric: the key is computed for every imported visit.
+    # Every piece of the body is immutable (no concat_ws, no timestamptz date_part), so
+    # PostgreSQL inlines the function into the staging table's generated column instead of
+    # calling it row by row (~100 us a call: minutes for 1.6M visits).  ``epoch`` is seconds.
     op.execute(
         """
-        CREATE FUNCTION visit_natural_key(team_id integer, household text,
-                                          visited_at timestamptz, lon float8, lat float8)
+        CREATE FUNCTION visit_natural_key(team_id integer, household text, epoch float8,
+                                          lon float8, lat float8)
         RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT md5(concat_ws('|', team_id, household,
-                                 round(date_part('epoch', visited_at) * 1000)::bigint,
-                                 round(lon * 1e7)::bigint, round(lat * 1e7)::bigint))::uuid
+            SELECT md5(coalesce(team_id::text, '') || '|' || coalesce(household, '') || '|'
+                       || round(epoch * 1000)::bigint::text || '|'
+                       || round(lon * 1e7)::bigint::text || '|'
+                       || round(lat * 1e7)::bigint::text)::uuid
         $$
         """
     )
-    op.execute("ALTER TABLE visit ADD COLUMN source_id varchar(80), ADD COLUMN natural_key uuid")
+    # "C" collation: ids are compared byte by byte, far cheaper than the locale's rules.
     op.execute(
-        "UPDATE visit SET natural_key ="
-        " visit_natural_key(team_id, household, visited_at, ST_X(geom), ST_Y(geom))"
+        'ALTER TABLE visit ADD COLUMN source_id varchar(80) COLLATE "C",'
+        " ADD COLUMN natural_key uuid"
+    )
+    op.execute(
+        "UPDATE visit SET natural_key = visit_natural_key(team_id, household,"
+        " date_part('epoch', visited_at), ST_X(geom), ST_Y(geom))"
     )
     op.execute("ALTER TABLE visit ALTER COLUMN natural_key SET NOT NULL")
     op.execute("CREATE UNIQUE INDEX uq_visit_natural_key ON visit (natural_key)")
@@ -60,4 +66,4 @@ def downgrade() -> None:
     op.execute("DROP INDEX uq_visit_source_id")
     op.execute("DROP INDEX uq_visit_natural_key")
     op.execute("ALTER TABLE visit DROP COLUMN natural_key, DROP COLUMN source_id")
-    op.execute("DROP FUNCTION visit_natural_key(integer, text, timestamptz, float8, float8)")
+    op.execute("DROP FUNCTION visit_natural_key(integer, text, float8, float8, float8)")
