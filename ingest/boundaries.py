@@ -30,6 +30,7 @@ from models import units as unit_queries
 from models.db import transaction
 from models.registers import audit as audit_entry
 from models.registers import committed_batch, lock_imports, record_import
+from models.schema import Generation
 
 KIND = "boundaries"
 DEFAULT_TOLERANCE_M2 = 100.0
@@ -41,7 +42,8 @@ def import_boundaries(
     path: str | Path,
     *,
     level: str | None = None,
-    generation: str = "2013",
+    generation: str | None = None,
+    base: str | None = None,
     valid_from: dt.date | None = None,
     fields: dict[str, str] | None = None,
     encoding: str | None = None,
@@ -66,6 +68,13 @@ def import_boundaries(
         Default: each feature's level from its code.
     generation
         Generation to load into; created (inactive unless it is the first) when missing.
+        Default: a new one named for today (``20261129``), which later files of the same
+        day join; never an older generation unless it is named.
+    base
+        Make ``generation`` (which must be new) from the generation ``base``: every unit is
+        copied except, in the counties the file covers, those at the file's levels and
+        finer, which the file replaces (a county's new village boundaries).  Checked for
+        nesting like any import.
     valid_from
         Date the generation takes effect, stored when it is created.
     fields
@@ -102,6 +111,7 @@ def import_boundaries(
     if level is not None and level not in LEVELS:
         msg = f"unknown level {level!r}: use one of {', '.join(LEVELS)}"
         raise IngestError(name or Path(path).name, msg)
+    generation = generation or default_generation_name()
     report = ImportReport(kind=KIND, file=name or Path(path).name, generation=generation)
     with report.timed("read"):
         data = read_vector(path, name=name, encoding=encoding, crs=crs, layer=layer, limits=limits)
@@ -116,17 +126,21 @@ def import_boundaries(
         earlier = committed_batch(session, KIND, report.sha256, generation=generation)
         if earlier is not None:
             return report.already_imported(earlier.id, earlier.started_at, earlier.username)
+        # A dry run from a base copies it inside a savepoint that is rolled back.
+        trial = session.begin_nested() if base is not None and not commit else None
         gen = unit_queries.get_generation(session, generation)
+        if base is not None:
+            gen = _from_base(session, base, generation, units, report, valid_from=valid_from)
         with report.timed("link"):
             units, candidates = _link(session, gen.id if gen else None, units, report)
-        if not report.ok:
-            report.status = "rejected"
-            return report
-        if not commit:
-            with report.timed("nesting"):
-                nesting = _nesting(units, candidates, tolerance_m2)
-                _report_nesting(units, candidates, nesting, report)
-            report.status = "dry_run"
+        if not report.ok or not commit:
+            if report.ok:
+                with report.timed("nesting"):
+                    nesting = _nesting(units, candidates, tolerance_m2)
+                    _report_nesting(units, candidates, nesting, report)
+            if trial is not None:
+                trial.rollback()
+            report.status = "dry_run" if report.ok else "rejected"
             return report
         gen, created = unit_queries.ensure_generation(session, generation, valid_from=valid_from)
         # Nesting findings are warnings: they never stop the commit, so the server can take
@@ -159,6 +173,40 @@ def import_boundaries(
             report=report.as_dict(),
         )
     return report
+
+
+def default_generation_name(today: dt.date | None = None) -> str:
+    """Today's generation name (``20261129``): new unless an import today already made it."""
+    return f"{today or dt.date.today():%Y%m%d}"
+
+
+def _from_base(
+    session: Session,
+    base: str,
+    generation: str,
+    units: pd.DataFrame,
+    report: ImportReport,
+    *,
+    valid_from: dt.date | None,
+) -> Generation:
+    """Create ``generation`` as a copy of ``base`` without the units the file replaces."""
+    base_gen = unit_queries.get_generation(session, base)
+    if base_gen is None:
+        raise IngestError(report.file, f"base generation {base!r} does not exist")
+    if unit_queries.get_generation(session, generation) is not None:
+        msg = f"generation {generation!r} exists; --base makes a new one: pass a new --generation"
+        raise IngestError(report.file, msg)
+    gen, _created = unit_queries.ensure_generation(session, generation, valid_from=valid_from)
+    counties = sorted(set(units["county_code"]))
+    finest = min(LEVELS.index(lv) for lv in units["level"]) if len(units) else len(LEVELS)
+    levels = list(LEVELS[finest:])
+    copied = unit_queries.copy_generation(
+        session, base_gen.id, gen.id, counties=counties, levels=levels
+    )
+    report.details.update(base=base, base_counties=counties, base_levels=levels)
+    report.counts["copied_from_base"] = copied["copied"]
+    report.counts["replaced_from_base"] = copied["replaced"]
+    return gen
 
 
 def _prepare_units(

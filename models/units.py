@@ -284,3 +284,55 @@ def _text_array(name: str, values: list[str]) -> Any:
 def id_array(name: str, values: list[int]) -> Any:
     """A bigint[] bind parameter for ``column == any_(...)`` over many ids."""
     return bindparam(name, [int(v) for v in values], type_=ARRAY(BigInteger))
+
+
+def copy_generation(
+    session: Session,
+    base_id: int,
+    target_id: int,
+    *,
+    counties: list[str],
+    levels: list[str],
+) -> dict[str, int]:
+    """Copy every unit of generation ``base_id`` into ``target_id`` except, in ``counties``,
+    those of ``levels`` (the file's levels and all finer ones), in two set-based statements.
+
+    Returns
+    -------
+    dict
+        ``copied`` and ``replaced`` unit counts.
+    """
+    params = {"base": base_id, "target": target_id, "counties": counties, "levels": levels}
+    session.execute(text("DROP TABLE IF EXISTS generation_copy"))
+    session.execute(
+        text(
+            """
+            CREATE TEMP TABLE generation_copy ON COMMIT DROP AS
+            SELECT id AS old_id, parent_id AS old_parent,
+                   nextval(pg_get_serial_sequence('admin_unit', 'id')) AS new_id
+            FROM admin_unit
+            WHERE generation_id = :base
+              AND NOT (county_code = ANY(:counties) AND level = ANY(:levels))
+            """
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            """
+            INSERT INTO admin_unit (id, generation_id, level, code, name, parent_id, county_code,
+                                    households, population, geom)
+            SELECT c.new_id, :target, u.level, u.code, u.name, p.new_id, u.county_code,
+                   u.households, u.population, u.geom
+            FROM generation_copy c JOIN admin_unit u ON u.id = c.old_id
+            LEFT JOIN generation_copy p ON p.old_id = c.old_parent
+            """
+        ),
+        params,
+    )
+    copied = int(session.scalar(text("SELECT count(*) FROM generation_copy")) or 0)
+    total = int(
+        session.scalar(text("SELECT count(*) FROM admin_unit WHERE generation_id = :base"), params)
+        or 0
+    )
+    return {"copied": copied, "replaced": total - copied}

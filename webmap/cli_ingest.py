@@ -44,7 +44,15 @@ def boundaries() -> None:
 @boundaries.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--level", type=click.Choice(["county", "township", "village", "group"]))
-@click.option("--generation", default="2013", show_default=True, help="Generation name.")
+@click.option(
+    "--generation",
+    help="Generation name (default: a new one named for today, e.g. 20261129).",
+)
+@click.option(
+    "--base",
+    help="Make the new generation from this one, with the file's counties replaced "
+    "at the file's levels and below (e.g. one county's new villages).",
+)
 @click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="Date it takes effect.")
 @click.option("--field", "field_pairs", multiple=True, help="Field mapping KEY=COLUMN, repeatable.")
 @click.option("--encoding", help="Text encoding of the .dbf (default: .cpg, else detected).")
@@ -56,7 +64,8 @@ def boundaries() -> None:
 def boundaries_import(
     path: Path,
     level: str | None,
-    generation: str,
+    generation: str | None,
+    base: str | None,
     valid_from: dt.datetime | None,
     field_pairs: tuple[str, ...],
     encoding: str | None,
@@ -75,6 +84,7 @@ def boundaries_import(
             path,
             level=level,
             generation=generation,
+            base=base,
             valid_from=valid_from.date() if valid_from else None,
             fields=parse_fields(field_pairs),
             encoding=encoding,

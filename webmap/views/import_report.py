@@ -43,6 +43,8 @@ COUNT_LABELS = {
     "review": _l("待人工处理"),
     "duplicates": _l("已在数据库中（重复，未导入）"),
     "unknown_team": _l("工作队名不在名册中"),
+    "copied_from_base": _l("从基础版本复制的单位"),
+    "replaced_from_base": _l("被本文件替换的单位"),
 }
 STATUS_LABELS = {
     "dry_run": _l("试运行，未写入数据库"),

@@ -29,7 +29,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "boundaries": (
         "行政区划边界",
         (".zip", ".gpkg", ".geojson", ".json"),
-        ("level", "generation", "encoding", "crs", "layer"),
+        ("level", "generation", "base", "encoding", "crs", "layer"),
     ),
     "stations": ("群众工作站名册", (".csv", ".xlsx"), ("generation", "coord")),
     "officers": ("民情信息员名册", (".csv", ".xlsx"), ("generation",)),
@@ -73,7 +73,8 @@ def _run(kind: str, path: Path, shown: str, options: dict[str, str], *, commit: 
             url,
             path,
             level=opt.get("level"),
-            generation=opt.get("generation") or "2013",
+            generation=opt.get("generation") or None,
+            base=opt.get("base") or None,
             encoding=opt.get("encoding"),
             crs=opt.get("crs"),
             layer=opt.get("layer"),
@@ -94,7 +95,7 @@ def _run(kind: str, path: Path, shown: str, options: dict[str, str], *, commit: 
 
 
 def _options() -> dict[str, str]:
-    names = ("level", "generation", "encoding", "crs", "layer", "coord")
+    names = ("level", "generation", "base", "encoding", "crs", "layer", "coord")
     return {n: request.form.get(n, "").strip() for n in names}
 
 
