@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models.db import rowcount
 from models.registers import audit
+from models.review import area_condition
 from models.schema import SRID, Generation, ReviewItem
 
 
@@ -190,32 +191,25 @@ def add_review_items(session: Session, items: list[dict[str, Any]]) -> int:
 def open_review_items(
     session: Session, *, kind: str | None = None, prefix: str = "", limit: int = 200
 ) -> list[ReviewItem]:
-    """Unresolved review items, oldest first, optionally of one kind and inside an area.
-
-    Items without a county (an address that named none) are shown to every area.
-    """
-    query = select(ReviewItem).where(ReviewItem.resolved.is_(False))
+    """Unresolved review items inside the area ``prefix``, oldest first, optionally of one kind."""
+    query = select(ReviewItem).where(ReviewItem.resolved.is_(False), area_condition(prefix))
     if kind:
         query = query.where(ReviewItem.kind == kind)
-    if prefix:
-        query = query.where(
-            ReviewItem.county_code.is_(None) | ReviewItem.county_code.startswith(prefix[:6])
-        )
     return list(session.scalars(query.order_by(ReviewItem.id).limit(limit)))
 
 
-def review_counts(session: Session) -> dict[str, int]:
-    """Open review items per kind."""
+def review_counts(session: Session, *, prefix: str = "") -> dict[str, int]:
+    """Open review items per kind inside the area ``prefix``."""
     rows = session.execute(
         select(ReviewItem.kind, func.count())
-        .where(ReviewItem.resolved.is_(False))
+        .where(ReviewItem.resolved.is_(False), area_condition(prefix))
         .group_by(ReviewItem.kind)
     ).all()
     return {k: int(n) for k, n in rows}
 
 
 def resolve_review_item(
-    session: Session, item_id: int, *, lon: float, lat: float, username: str
+    session: Session, item_id: int, *, lon: float, lat: float, username: str, prefix: str = ""
 ) -> dict[str, Any]:
     """Place a review item at a WGS-84 point: insert its case or visit, mark it resolved, audit.
 
@@ -232,7 +226,8 @@ def resolve_review_item(
     LookupError
         No open item with that id.
     ValueError
-        The row's other fields were unusable, or the point lies outside every group.
+        The row's other fields were unusable, or the point lies outside every group or
+        outside the area ``prefix`` (the resolving user's).
     """
     item = session.get(ReviewItem, item_id, with_for_update=True)
     if item is None or item.resolved:
@@ -250,6 +245,9 @@ def resolve_review_item(
         msg = f"point {lon:.6f}, {lat:.6f} lies outside every villager group"
         raise ValueError(msg)
     unit_id, county, code = unit
+    if not code.startswith(prefix):
+        msg = f"point {lon:.6f}, {lat:.6f} lies outside your area"
+        raise ValueError(msg)
     place = {
         "geom": f"SRID={SRID};POINT({lon!r} {lat!r})",
         "unit_id": unit_id,

@@ -207,10 +207,11 @@ def units_at(
     return sorted((dict(r) for r in rows), key=lambda r: order[r["level"]])
 
 
-def level_counts(session: Session, generation_id: int) -> dict[str, int]:
+def level_counts(session: Session, generation_id: int, *, prefix: str = "") -> dict[str, int]:
+    """How many units of each level lie under ``prefix`` in the generation."""
     rows = session.execute(
         select(AdminUnit.level, text("count(*)"))
-        .where(AdminUnit.generation_id == generation_id)
+        .where(AdminUnit.generation_id == generation_id, AdminUnit.code.startswith(prefix))
         .group_by(AdminUnit.level)
     ).all()
     return {level: int(n) for level, n in rows}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, and_, func, select, text, true
 from sqlalchemy.orm import Session
 
 from models.schema import ReviewItem
@@ -31,13 +31,43 @@ class ReviewFilter:
     reason: str = ""
 
 
+def area_condition(prefix: str) -> ColumnElement[bool]:
+    """SQL condition: a review item lies inside the area with code prefix ``prefix``.
+
+    An item is placed by its county (one county among its candidates) and its candidate units.
+    City-wide users see every item; a county sees its county's; a narrower area sees an item
+    only when it has candidates and every one lies inside the area.  Items without a county
+    (an address that named none, or candidates in several counties) are city-wide only.
+    """
+    if len(prefix) <= 4:
+        return true()
+    condition: ColumnElement[bool] = ReviewItem.county_code == prefix[:6]
+    if len(prefix) > 6:
+        every_candidate_inside = text(
+            "jsonb_array_length(coalesce(review_item.candidates->'units', '[]'::jsonb)) > 0"
+            " AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements("
+            "review_item.candidates->'units') c WHERE NOT starts_with(c->>'code', :area_prefix))"
+        ).bindparams(area_prefix=prefix)
+        condition = and_(condition, every_candidate_inside)
+    return condition
+
+
+def item_in_area(item: ReviewItem, prefix: str) -> bool:
+    """The rule of :func:`area_condition` for one loaded item."""
+    if len(prefix) <= 4:
+        return True
+    if item.county_code is None or item.county_code != prefix[:6]:
+        return False
+    if len(prefix) == 6:
+        return True
+    codes = [c.get("code") or "" for c in (item.candidates or {}).get("units", [])]
+    return bool(codes) and all(code.startswith(prefix) for code in codes)
+
+
 def _where(f: ReviewFilter, *, skip: str = "") -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [ReviewItem.resolved.is_(False)]
     if f.prefix:
-        # Items without one county (candidates in several) are everyone's.
-        where.append(
-            ReviewItem.county_code.is_(None) | ReviewItem.county_code.startswith(f.prefix[:6])
-        )
+        where.append(area_condition(f.prefix))
     if f.county and skip != "county":
         where.append(
             ReviewItem.county_code.is_(None)

@@ -70,7 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from webmap import auth, db, errors, i18n, vendor
+    from webmap import access, auth, csrf, db, errors, i18n, vendor
     from webmap.views import (
         api,
         api_geocode,
@@ -92,7 +92,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     vendor.init_app(app)
+    # Order of the before-request hooks: who asks (auth), may they (access), CSRF.
     app.register_blueprint(auth.bp)
+    access.init_app(app)
+    csrf.init_app(app)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_routes.bp)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from flask import (
@@ -21,27 +18,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from models import users
-from models.places import area_prefix
 from webmap import bearer
+from webmap.access import public, rule_of
 from webmap.db import get_session
-from webmap.errors import ApiError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Unauthorised(ApiError):
-    status = 401
-    code = "login_required"
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
 
 
 @bp.before_app_request
 def load_user() -> None:
+    """``g.user`` from the session cookie; requests with a Bearer token never use the cookie."""
     g.user = None
     # A bearer token (scripts, GIS clients; /ogc/ and /api/ only) stands for its user.
     token = bearer.presented_token()
@@ -54,51 +40,12 @@ def load_user() -> None:
     g.user = users.get_user(get_session(), user_id)
 
 
-def login_required(*roles: str) -> Callable[[F], F]:
-    """Only logged-in users (of ``roles``, when given; admins always) reach the view."""
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            api = request.path.startswith("/api/")
-            if g.user is None:
-                if api:
-                    raise Unauthorised(_("请先登录"))
-                return redirect(url_for("auth.login", next=request.full_path))
-            if roles and g.user.role not in roles and g.user.role != "admin":
-                raise Forbidden(_("您的角色无权访问此页面"))
-            return view(*args, **kwargs)
-
-        # The navigation reads it to show only the pages a user may open.
-        wrapped.required_roles = roles  # type: ignore[attr-defined]
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
-
 def may_open(endpoint: str) -> bool:
-    """Whether the logged-in user's role may open the page of ``endpoint``."""
+    """Whether the logged-in user's role may open the page of ``endpoint`` (the navigation)."""
     from flask import current_app
 
-    view = current_app.view_functions.get(endpoint)
-    roles = getattr(view, "required_roles", ())
-    return g.user is not None and (not roles or g.user.role in roles or g.user.role == "admin")
-
-
-def user_prefix() -> str:
-    """The code prefix of the logged-in user's area ('' for no restriction below the city)."""
-    if g.user is None:
-        msg = "no user"
-        raise Unauthorised(msg)
-    return area_prefix(g.user.area_code)
-
-
-def scoped_area(requested: str) -> str:
-    """The area to show: the requested one if it lies inside the user's, else the user's own."""
-    own = g.user.area_code
-    if requested and area_prefix(requested).startswith(area_prefix(own)):
-        return requested
-    return own
+    declared = rule_of(current_app, endpoint)
+    return g.user is not None and declared is not None and declared.allows(g.user.role)
 
 
 def _safe_next(target: str | None) -> str:
@@ -109,6 +56,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login() -> ResponseReturnValue:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
@@ -123,6 +71,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.post("/logout")
+@public
 def logout() -> ResponseReturnValue:
     session.clear()
     return redirect(url_for("auth.login"))

@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from geo.layers.offline import ASSETS
+from webmap.access import public
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 
@@ -105,6 +106,7 @@ def _immutable(response: Response) -> Response:
 
 
 @bp.get("/<version>/npm/<package>/<path:path>")
+@public
 def versioned_npm_file(version: str, package: str, path: str) -> ResponseReturnValue:
     if version != asset_version(current_app):
         return npm_file(package, path)
@@ -115,6 +117,7 @@ def versioned_npm_file(version: str, package: str, path: str) -> ResponseReturnV
 
 
 @bp.get("/<version>/folium/<name>")
+@public
 def versioned_folium_file(version: str, name: str) -> ResponseReturnValue:
     if version != asset_version(current_app):
         return folium_file(name)
@@ -124,6 +127,7 @@ def versioned_folium_file(version: str, name: str) -> ResponseReturnValue:
 
 
 @bp.get("/npm/<package>/<path:path>")
+@public
 def npm_file(package: str, path: str) -> ResponseReturnValue:
     if package not in NPM_PACKAGES:
         abort(404)
@@ -132,6 +136,7 @@ def npm_file(package: str, path: str) -> ResponseReturnValue:
 
 
 @bp.get("/folium/<name>")
+@public
 def folium_file(name: str) -> ResponseReturnValue:
     if ("folium", name) not in ASSETS.values():
         abort(404)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pytest
@@ -43,6 +44,14 @@ def password_hash() -> str:
     return generate_password_hash(PASSWORD)
 
 
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, read from a page's ``csrf-token`` meta tag."""
+    html = client.get("/auth/login").get_data(as_text=True)
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert found, "no csrf-token meta tag on the log-in page"
+    return found.group(1)
+
+
 class AuthActions:
     """Creates the test users on first use and logs the client in as one of them."""
 
@@ -61,12 +70,18 @@ class AuthActions:
                 )
         self._made = True
 
-    def login(self, username: str = "admin", password: str = PASSWORD):
+    def login(self, username: str = "admin", password: str = PASSWORD, **kwargs):
         self.make_users()
-        return self._client.post("/auth/login", data={"username": username, "password": password})
+        data = {"username": username, "password": password, "csrf_token": csrf_token(self._client)}
+        return self._client.post("/auth/login", data=data, **kwargs)
 
     def logout(self):
-        return self._client.post("/auth/logout")
+        return self.post("/auth/logout")
+
+    def post(self, path: str, *, data: dict | None = None, **kwargs):
+        """POST as a browser form would, with the session's CSRF token."""
+        data = {**(data or {}), "csrf_token": csrf_token(self._client)}
+        return self._client.post(path, data=data, **kwargs)
 
 
 @pytest.fixture

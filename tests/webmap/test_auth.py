@@ -53,7 +53,7 @@ def test_roles_reach_their_own_pages(client, auth, username, path, status):
 
 def test_next_never_leaves_the_host(client, auth):
     auth.make_users()
-    response = client.post(
+    response = auth.post(
         "/auth/login?next=//evil.example/x", data={"username": "leader", "password": "secret-pw"}
     )
     assert response.headers["Location"] == "/"
@@ -64,11 +64,14 @@ def test_township_user_sees_only_their_township(client, auth, db_url):
     auth.login("team")  # area 430525100000 = 竹市镇
     stations = client.get("/api/stations").get_json()["stations"]
     assert len(stations) == 2
-    html = client.get("/?area=430525101000").get_data(as_text=True)  # asks for 石江镇
+    html = client.get("/").get_data(as_text=True)
     assert "<h1>竹市镇</h1>" in html
     assert "石江镇" not in html
-    other = client.get("/api/units?level=village&area=430525101000").get_json()
-    assert {f["properties"]["parent"] for f in other["features"]} == {"430525100000"}
+    # another township is not there for them; the city shrinks to their own township
+    assert client.get("/?area=430525101000").status_code == 404
+    assert client.get("/api/units?level=village&area=430525101000").status_code == 404
+    wide = client.get("/api/units?level=village&area=430500000000").get_json()
+    assert {f["properties"]["parent"] for f in wide["features"]} == {"430525100000"}
 
 
 def test_station_outside_the_area_is_not_found(client, auth, db_url):

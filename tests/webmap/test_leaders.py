@@ -165,7 +165,9 @@ def test_drill_down_to_a_township_and_scope(client, auth, grid, db_url):
         )
     auth.logout()
     auth.login("county_leader")
-    data = client.get("/api/leaders/rates?area=430521000000").get_json()
+    # another county is not there for them (404); the city shrinks to their own county
+    assert client.get("/api/leaders/rates?area=430521000000").status_code == 404
+    data = client.get("/api/leaders/rates?area=430500000000").get_json()
     assert data["query"]["area"] == "430522000000"
     assert all(f["properties"]["code"].startswith("430522") for f in data["features"])
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from models.db import transaction
 from models.users import create_user
 from tests.coverage_factories import CLOSED_VILLAGE, NEVER_VISITED, load_coverage_network
-from tests.webmap.conftest import PASSWORD, password_hash
+from tests.webmap.conftest import password_hash
 from webmap.cli import main
 
 COUNTY = "430525000000"
@@ -74,7 +74,7 @@ def test_small_case_counts_are_masked(planner):
     ("query", "status", "words"),
     [
         ("area=430599000000", 404, "未知区域代码"),
-        ("area=abc", 404, "未知区域代码"),
+        ("area=abc", 400, "区域代码无效"),  # the shared area rule (webmap.access)
         (f"area={COUNTY}&level=province", 400, "未知层级"),
         ("area=430525100201&level=township", 400, "不在区域"),
         (f"area={COUNTY}&w_need=x", 400, "'need' must be a number"),
@@ -98,11 +98,13 @@ def test_scope_is_the_users_area(client, auth, db_url):
             area_code="430525100000",
             password_hash=password_hash(),
         )
-    client.post("/auth/login", data={"username": "township_planner", "password": PASSWORD})
+    auth.login("township_planner")
     own = client.get("/api/coverage?level=group").get_json()
     assert {f["properties"]["code"][:9] for f in own["features"]} == {"430525100"}
     assert client.get("/api/coverage?area=430525101000").status_code == 404
-    assert client.get(f"/api/coverage?area={COUNTY}").status_code == 404
+    # the county contains their township: the shared rule shrinks it to their own
+    wider = client.get(f"/api/coverage?area={COUNTY}&level=group").get_json()
+    assert {f["properties"]["code"][:9] for f in wider["features"]} == {"430525100"}
 
 
 def test_roles(client, auth, db_url):

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.coverage_factories import CLOSED_VILLAGE, load_coverage_network
+from tests.webmap.conftest import csrf_token
 from webmap.cli import main
 
 COUNTY = "430525000000"
@@ -22,6 +23,8 @@ COUNTY = "430525000000"
 def planner(client, auth, db_url):
     load_coverage_network(db_url)
     auth.login("planner")
+    # As the page's JavaScript does: the session's CSRF token in the X-CSRFToken header.
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
     return client
 
 

@@ -54,7 +54,7 @@ def test_list_and_item_show_reasons_and_candidates(client, auth, queued):
 
 def test_pick_a_candidate_places_the_case(client, auth, queued, db_url):
     auth.login("staff")
-    response = client.post(f"/staff/review/{queued[2]}", data={"candidate": "430525101201"})
+    response = auth.post(f"/staff/review/{queued[2]}", data={"candidate": "430525101201"})
     assert response.status_code == 302
     ((case_no, group, method),) = _cases(db_url)
     assert (case_no, method) == ("A1", "manual")
@@ -68,9 +68,9 @@ def test_pick_a_candidate_places_the_case(client, auth, queued, db_url):
 
 def test_typed_point_outside_every_group_is_refused(client, auth, queued, db_url):
     auth.login("staff")
-    page = client.post(f"/staff/review/{queued[3]}", data={"lon": "111.9", "lat": "27.5"})
+    page = auth.post(f"/staff/review/{queued[3]}", data={"lon": "111.9", "lat": "27.5"})
     assert page.status_code == 200
     assert "outside every villager group" in page.get_data(as_text=True)
-    page = client.post(f"/staff/review/{queued[3]}", data={"lon": "110.05", "lat": "27.05"})
+    page = auth.post(f"/staff/review/{queued[3]}", data={"lon": "110.05", "lat": "27.05"})
     assert page.status_code == 302
     assert _cases(db_url) == [("A2", "430525100201001", "manual")]

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.factories import load_tiny_network
+from tests.webmap.conftest import csrf_token
 from webmap.cli import main
 
 DEPOT = {"lon": 110.1, "lat": 27.1}
@@ -37,7 +38,8 @@ def network(db_url):
 
 
 def _post(client, body):
-    return client.post("/api/routes/plan", json=body)
+    # As browser JavaScript does: the session's CSRF token in the X-CSRFToken header.
+    return client.post("/api/routes/plan", json=body, headers={"X-CSRFToken": csrf_token(client)})
 
 
 def test_plan_answers_the_documented_json(client, auth, network):

@@ -40,8 +40,8 @@ def count(db_url: str, table: str) -> int:
         return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def upload(client, kind: str, name: str, data: bytes, **options):
-    return client.post(
+def upload(auth, kind: str, name: str, data: bytes, **options):
+    return auth.post(
         "/staff/",
         data={"kind": kind, "action": "check", "file": (io.BytesIO(data), name), **options},
         content_type="multipart/form-data",
@@ -55,19 +55,19 @@ def test_only_staff_may_upload(client, auth):
 
 def test_check_then_commit_a_zipped_shapefile(client, auth, db_url, demo_files):
     auth.login("staff")
-    checked = upload(client, "boundaries", "县界.zip", zipped_shapefile(demo_files["county_2013"]))
+    checked = upload(auth, "boundaries", "县界.zip", zipped_shapefile(demo_files["county_2013"]))
     html = checked.get_data(as_text=True)
     assert checked.status_code == 200
     assert "检查通过" in html
     assert count(db_url, "admin_unit") == 0
     token = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
-    committed = client.post(
+    committed = auth.post(
         "/staff/", data={"kind": "boundaries", "action": "commit", "token": token, "generation": ""}
     )
     assert "已导入" in committed.get_data(as_text=True)
     assert count(db_url, "admin_unit") == 2
     # the token is spent: a second commit cannot import twice
-    again = client.post("/staff/", data={"kind": "boundaries", "action": "commit", "token": token})
+    again = auth.post("/staff/", data={"kind": "boundaries", "action": "commit", "token": token})
     assert "已过期" in again.get_data(as_text=True)
     assert count(db_url, "import_batch") == 1
 
@@ -75,7 +75,7 @@ def test_check_then_commit_a_zipped_shapefile(client, auth, db_url, demo_files):
 def test_a_broken_upload_names_the_file_and_changes_nothing(client, auth, db_url):
     auth.login("staff")
     response = upload(
-        client, "boundaries", "坏文件.geojson", b'{"type": "FeatureCollection", "features": ['
+        auth, "boundaries", "坏文件.geojson", b'{"type": "FeatureCollection", "features": ['
     )
     html = response.get_data(as_text=True)
     assert "坏文件.geojson" in html
@@ -89,7 +89,7 @@ def test_a_register_with_bad_rows_is_reported_row_by_row(client, auth, db_url):
     stations_before = count(db_url, "station")
     auth.login("staff")
     bad = "站点名称,村代码,经度,纬度\n某站,430599999999,111.5,27.2\n".encode("gbk")
-    html = upload(client, "stations", "站点名册.csv", bad).get_data(as_text=True)
+    html = upload(auth, "stations", "站点名册.csv", bad).get_data(as_text=True)
     assert "有错误，未写入" in html
     # A table in the page's language: the row as 第 2 行, no internal count keys.
     assert "第 2 行" in html
@@ -101,14 +101,14 @@ def test_a_register_with_bad_rows_is_reported_row_by_row(client, auth, db_url):
 
 def test_wrong_file_type_is_refused(client, auth):
     auth.login("staff")
-    html = upload(client, "stations", "名册.pdf", b"%PDF").get_data(as_text=True)
+    html = upload(auth, "stations", "名册.pdf", b"%PDF").get_data(as_text=True)
     assert "不支持的文件类型 .pdf" in html
 
 
 def test_over_size_upload_is_refused_cleanly(app, client, auth, db_url):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     auth.login("staff")
-    response = upload(client, "stations", "大文件.csv", b"x" * 4096)
+    response = upload(auth, "stations", "大文件.csv", b"x" * 4096)
     assert response.status_code == 413
     assert "上限" in response.get_data(as_text=True)
     assert count(db_url, "import_batch") == 0

@@ -36,9 +36,11 @@ def test_plan_page_shows_the_team_township_and_next_month(client, auth, team_net
 
 def test_a_team_user_cannot_see_another_township(client, auth, team_network):
     auth.login("team")
-    body = client.get("/teams/?area=430525101000").get_data(as_text=True)
-    assert "竹市镇" in body
-    assert "石江镇" not in body
+    # the shared area rule (webmap.access): another township is not there for them
+    other = client.get("/teams/?area=430525101000")
+    assert other.status_code == 404
+    assert "石江镇" not in other.get_data(as_text=True)
+    assert "竹市镇" in client.get("/teams/").get_data(as_text=True)
 
 
 def test_admin_picks_any_township(client, auth, team_network):

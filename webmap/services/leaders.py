@@ -78,6 +78,8 @@ TOLERANCE = {"city": 0.002, "county": 0.0005, "township": 0.0001}
 AGREEMENT_CELL = {"city": 0.01, "county": 0.004, "township": 0.0015}
 CACHE_SIZE = 8
 CACHE_SECONDS = 300.0
+# Years a date filter may name.
+YEARS = (1949, 2100)
 
 
 class QueryError(ApiError):
@@ -106,16 +108,17 @@ class LeadersQuery:
 
     @property
     def level(self) -> str:
-        """Viewed level: city, county or township (a village area shows its township)."""
+        """Viewed level: city, county or township (a village or group is drawn at a township's
+        scale, but only its own cases are counted: see :attr:`prefix`)."""
         if not self.area:
             return "city"
         level = places.level_of(self.area)
-        return level if level in ("county", "township") else "city"
+        return "township" if level in ("village", "group") else level
 
     @property
     def prefix(self) -> str:
-        """Code prefix of the viewed area ('' for the whole city)."""
-        return places.area_prefix(self.area) if self.level != "city" else ""
+        """Code prefix of the area ('' for the whole city): every case counted lies under it."""
+        return places.area_prefix(self.area) if self.area else ""
 
     @property
     def rate_unit(self) -> str:
@@ -172,6 +175,11 @@ def parse_date(raw: str, *, name: str, end: bool) -> dt.date | None:
     raw = raw.strip()
     if not raw:
         return None
+    year = raw[:4]
+    if not (year.isascii() and year.isdigit() and YEARS[0] <= int(year) <= YEARS[1]):
+        # Bounded: other years are typing errors, and 9999-12 would overflow below.
+        msg = f"parameter {name!r} must be a date in {YEARS[0]}-{YEARS[1]}, got {raw[:20]!r}"
+        raise QueryError(msg)
     try:
         if len(raw) == 4:  # a year
             return dt.date(int(raw), 12, 31) if end else dt.date(int(raw), 1, 1)
@@ -183,7 +191,7 @@ def parse_date(raw: str, *, name: str, end: bool) -> dt.date | None:
             return following - dt.timedelta(days=1)
         return dt.date.fromisoformat(raw)
     except ValueError:
-        msg = f"parameter {name!r} must be YYYY, YYYY-MM or YYYY-MM-DD, got {raw!r}"
+        msg = f"parameter {name!r} must be YYYY, YYYY-MM or YYYY-MM-DD, got {raw[:20]!r}"
         raise QueryError(msg) from None
 
 
@@ -195,17 +203,17 @@ def _one_of(args: Arguments, name: str, allowed: tuple[str, ...], default: str) 
     return value
 
 
-def _area(args: Arguments, scope: Callable[[str], str]) -> str:
+def _area(args: Arguments, scope: Callable[[str], str] | None) -> str:
     area = (args.get("area") or "").strip()
-    if area and not (area.isdigit() and len(area) in (12, 15)):
+    if scope is not None:
+        # The caller's rule (webmap.access.scoped_code): the user's area intersected with
+        # the requested one; it refuses malformed codes (400) and foreign areas (404).
+        area = scope(area)
+    elif area and not (area.isdigit() and len(area) in (12, 15)):
         msg = "area must be a 12-digit division code"
         raise QueryError(msg)
-    area = scope(area)
     if area and places.level_of(area) in ("city", "province"):
         return ""
-    if area and places.level_of(area) in ("village", "group"):
-        # A village is viewed within its township.
-        return places.area_prefix(area)[:9] + "000"
     return area
 
 
@@ -219,7 +227,7 @@ def parse_query(args: Arguments, *, scope: Callable[[str], str] | None = None) -
         ``layer``, ``unit``, ``gi`` and ``fdr``.
     scope
         Maps the requested area code to the one the caller may see (the web passes
-        ``webmap.auth.scoped_area``); None leaves it as asked (the command line).
+        ``webmap.access.scoped_code``); None leaves it as asked (the command line).
 
     Raises
     ------
@@ -229,7 +237,7 @@ def parse_query(args: Arguments, *, scope: Callable[[str], str] | None = None) -
     layer = _one_of(args, "layer", LAYERS, "heat")
     unit = _one_of(args, "unit", ("", "township", "village"), "")
     gi = _one_of(args, "gi", ("rate", "count"), "rate")
-    area = _area(args, scope or (lambda requested: requested))
+    area = _area(args, scope)
     date_from = parse_date(args.get("from") or "", name="from", end=False)
     date_to = parse_date(args.get("to") or "", name="to", end=True)
     if date_from and date_to and date_from > date_to:

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from geo.geocode import Gazetteer
 from ingest.activity import gazetteer_for
 from models.places import area_prefix
-from webmap.auth import login_required
+from webmap.access import rule
 from webmap.errors import ApiError, NotFound
 from webmap.services.geocoding import answers, geocode_csv, typed
 
@@ -36,7 +36,7 @@ def _prefix() -> str:
 
 
 @bp.get("")
-@login_required()
+@rule(area="own", token=True)
 def one() -> ResponseReturnValue:
     address = request.args.get("address", "").strip()
     if not address or len(address) > MAX_ADDRESS:
@@ -47,7 +47,7 @@ def one() -> ResponseReturnValue:
 
 
 @bp.post("")
-@login_required()
+@rule(area="own", token=True)
 def batch() -> ResponseReturnValue:
     if request.mimetype in ("text/csv", "application/csv"):
         return _batch_csv()

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from models import places
-from webmap.auth import login_required, scoped_area
+from webmap.access import rule, scoped_code
 from webmap.errors import NotFound
 from webmap.services import leaders_export
 from webmap.services.leaders import Analysis, LeadersQuery, analysis, parse_query
@@ -24,7 +24,7 @@ bp = Blueprint("api_leaders", __name__, url_prefix="/api/leaders")
 
 
 def _request_analysis() -> tuple[LeadersQuery, Analysis]:
-    query = parse_query(request.args, scope=scoped_area)
+    query = parse_query(request.args, scope=scoped_code)
     with db_session() as session:
         generation = places.active_generation(session)
         if generation is None:
@@ -42,7 +42,7 @@ def _geojson(data: dict[str, Any], *, filename: str | None = None) -> Response:
 
 
 @bp.get("/heat")
-@login_required("leader")
+@rule("leader", area="param")
 def heat() -> ResponseReturnValue:
     """H3 hexagons with their case count (cells below five cases left out); ``month`` optional."""
     query, result = _request_analysis()
@@ -51,28 +51,28 @@ def heat() -> ResponseReturnValue:
 
 
 @bp.get("/monthly")
-@login_required("leader")
+@rule("leader", area="param")
 def monthly() -> ResponseReturnValue:
     """Monthly H3 hexagons (``month``, ``h3``, ``count``), cells below five cases left out."""
     return _geojson(leaders_export.monthly_geojson(*_request_analysis()))
 
 
 @bp.get("/rates")
-@login_required("leader")
+@rule("leader", area="param")
 def rates() -> ResponseReturnValue:
     """Cases per 1,000 households by township or village; units below five cases left out."""
     return _geojson(leaders_export.rates_geojson(*_request_analysis()))
 
 
 @bp.get("/hotspots")
-@login_required("leader")
+@rule("leader", area="param")
 def hotspots() -> ResponseReturnValue:
     """Gi* class, z and p of every tested village; counts and rates below five read ``<5``."""
     return _geojson(leaders_export.hotspots_geojson(*_request_analysis()))
 
 
 @bp.get("/top.csv")
-@login_required("leader")
+@rule("leader", area="param")
 def top_csv() -> ResponseReturnValue:
     """The 20 hottest villages as CSV (UTF-8 with BOM, so Excel reads the Chinese names)."""
     _, result = _request_analysis()
@@ -84,7 +84,7 @@ def top_csv() -> ResponseReturnValue:
 
 
 @bp.get("/top.geojson")
-@login_required("leader")
+@rule("leader", area="param")
 def top_geojson() -> ResponseReturnValue:
     """The 20 hottest villages as GeoJSON polygons with the table's figures."""
     return _geojson(

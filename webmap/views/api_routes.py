@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from webmap.auth import login_required
+from webmap.access import rule
 from webmap.db import get_session, release
 from webmap.services import routes
 from webmap.services.routes import PlanError
@@ -14,7 +14,8 @@ bp = Blueprint("api_routes", __name__, url_prefix="/api/routes")
 
 
 @bp.post("/plan")
-@login_required("team", "planner")
+# Plans only the stops it is sent (no stored record is read): no area to scope.
+@rule("team", "planner", area="none", token=True)
 def plan() -> ResponseReturnValue:
     """Plan day routes; the body and the answer are described in ``webmap.services.routes``."""
     payload = request.get_json(silent=True)

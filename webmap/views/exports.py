@@ -12,8 +12,7 @@ import shutil
 from flask import Blueprint, g, request, send_file
 from flask.typing import ResponseReturnValue
 
-from models.places import area_prefix
-from webmap.auth import login_required, scoped_area
+from webmap.access import area_scope, rule
 from webmap.db import transaction
 from webmap.errors import ApiError, NotFound
 from webmap.services.exports import FORMATS, ExportError, export_layer
@@ -22,21 +21,21 @@ bp = Blueprint("exports", __name__, url_prefix="/api/export")
 
 
 @bp.get("/<layer>")
-@login_required()
+@rule(area="param", token=True)
 def export(layer: str) -> ResponseReturnValue:
     """``?format=gpkg|shp|csv|geojson&area=CODE&generation=NAME``."""
     fmt = request.args.get("format", "gpkg")
     if fmt not in FORMATS:
         msg = f"format must be one of {', '.join(FORMATS)}, got {fmt!r}"
         raise ApiError(msg, code="bad_parameter")
-    area = scoped_area(request.args.get("area", "").strip())
+    scope = area_scope(request.args.get("area"))
     try:
         with transaction() as session:
             done = export_layer(
                 session,
                 layer,
                 fmt=fmt,
-                prefix=area_prefix(area),
+                prefix=scope.prefix,
                 generation=request.args.get("generation") or None,
                 username=g.user.username,
             )

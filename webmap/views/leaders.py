@@ -31,7 +31,7 @@ from geo.layers.offline import localize, offline_map
 from models import places
 from models.cache import StampedCache, data_stamp
 from models.schema import CASE_KINDS, CASE_STATUSES
-from webmap.auth import login_required, scoped_area
+from webmap.access import rule, scoped_code
 from webmap.services.leaders import (
     CACHE_SECONDS,
     LAYERS,
@@ -154,7 +154,9 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
         "stationsShown": level == "township",
         "bounds": places.extent(session, generation_id, prefix=prefix, level="county")
         if level == "city"
-        else places.extent(session, generation_id, prefix=prefix, level=level),
+        else places.extent(
+            session, generation_id, prefix=prefix, level=places.level_of(query.area)
+        ),
     }
 
 
@@ -246,9 +248,9 @@ _pages: StampedCache[dict[str, Any]] = StampedCache(maxsize=8, ttl=CACHE_SECONDS
 
 
 @bp.get("/")
-@login_required("leader")
+@rule("leader", area="param")
 def index() -> str:
-    query = parse_query(request.args, scope=scoped_area)
+    query = parse_query(request.args, scope=scoped_code)
     pieces: dict[str, Any] = {}
     with db_session() as session:
         generation = places.active_generation(session)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from geo.layers.offline import offline_map
 from models import network, places
 from models.cache import StampedCache, data_stamp
-from webmap.auth import login_required, scoped_area
+from webmap.access import Scope, area_scope, rule
+from webmap.errors import NotFound
 from webmap.views.common import db_session, dumps, render_map_page
 
 bp = Blueprint("network", __name__)
@@ -88,11 +89,10 @@ def _may_see_city() -> bool:
 
 
 @bp.get("/")
-@login_required()
+@rule(area="param")
 def index() -> str:
-    area = scoped_area(request.args.get("area", "").strip())
-    if places.level_of(area) == "city":
-        area = ""
+    scope = area_scope(request.args.get("area"))
+    area = "" if scope.level == "city" else scope.code
     with db_session() as session:
         generation = places.active_generation(session)
         m = offline_map(
@@ -105,11 +105,11 @@ def index() -> str:
         totals: dict[str, int] = {}
         chain: list[dict[str, str]] = []
         if generation is not None:
-            prefix = places.area_prefix(area) if area else ""
+            prefix = scope.prefix if area else ""
             totals = network.area_totals(session, generation.id, prefix=prefix)
             if area:
                 chain = network.unit_chain(session, generation.id, area)
-            title, config_json = _network_config(session, generation.id, area)
+            title, config_json = _network_config(session, generation.id, scope)
             if chain:
                 title = chain[-1]["name"]
             m.get_root().header.add_child(
@@ -147,15 +147,15 @@ def _breadcrumbs(chain: list[dict[str, str]]) -> list[dict[str, str | None]]:
 _layers: StampedCache[tuple[str | None, str]] = StampedCache(maxsize=64)
 
 
-def _network_config(session: Session, generation_id: int, area: str) -> tuple[str, str]:
+def _network_config(session: Session, generation_id: int, scope: Scope) -> tuple[str, str]:
     """(title, config JSON) for network.js; the heavy part is cached between requests."""
 
     def build() -> tuple[str | None, str]:
-        name, data = _network_data(session, generation_id, area)
+        name, data = _network_data(session, generation_id, scope)
         return name, dumps(data)
 
     stamp = data_stamp(session).boundaries()
-    name, data_json = _layers.get_or_build(stamp, (generation_id, area), build)
+    name, data_json = _layers.get_or_build(stamp, (generation_id, scope.code), build)
     common = dumps(
         {
             "text": _text(),
@@ -170,34 +170,27 @@ def _network_config(session: Session, generation_id: int, area: str) -> tuple[st
     return name or _("邵阳市群众工作网络"), common[:-1] + "," + data_json[1:]
 
 
-def _network_data(session: Session, generation_id: int, area: str) -> tuple[str | None, dict]:
-    """The township name (None for county/city views) and the layers' data."""
-    if area and places.level_of(area) == "township":
-        prefix = places.area_prefix(area)
-        township = places.units_geojson(session, generation_id, level="township", prefix=prefix)
-        if township["features"]:
-            name = township["features"][0]["properties"]["name"]
-            return name, {
-                "townships": township,
-                "villages": places.units_geojson(
-                    session,
-                    generation_id,
-                    level="village",
-                    prefix=prefix,
-                    tolerance=TOWNSHIP_TOLERANCE["village"],
-                ),
-                "groups": places.units_geojson(
-                    session,
-                    generation_id,
-                    level="group",
-                    prefix=prefix,
-                    tolerance=TOWNSHIP_TOLERANCE["group"],
-                ),
-                "stations": places.stations_compact(session, generation_id, prefix=prefix),
-                "bounds": places.extent(session, generation_id, prefix=prefix, level="township"),
-                "lazy": False,
-            }
-    prefix = places.area_prefix(area) if area and places.level_of(area) == "county" else ""
+def _network_data(session: Session, generation_id: int, scope: Scope) -> tuple[str | None, dict]:
+    """The area's name (None for county/city views) and the layers' data, inside ``scope``."""
+    if scope.level in ("township", "village", "group"):
+        # A township or anything below it: drawn whole, with its villages and groups.
+        prefix = scope.prefix
+        own = places.units_geojson(session, generation_id, level=scope.level, prefix=prefix)
+        if not own["features"]:
+            raise NotFound(_("没有此区域：%(code)s", code=scope.code), code="area_not_found")
+        name = own["features"][0]["properties"]["name"]
+        layers = {"townships": own} if scope.level == "township" else {"villages": own}
+        if scope.level == "township":
+            layers["villages"] = _units(session, generation_id, "village", prefix)
+        if scope.level != "group":
+            layers["groups"] = _units(session, generation_id, "group", prefix)
+        return name, {
+            **layers,
+            "stations": places.stations_compact(session, generation_id, prefix=prefix),
+            "bounds": places.extent(session, generation_id, prefix=prefix, level=scope.level),
+            "lazy": False,
+        }
+    prefix = scope.prefix if scope.level == "county" else ""
     return None, {
         "counties": places.units_geojson(
             session,
@@ -219,3 +212,10 @@ def _network_data(session: Session, generation_id: int, area: str) -> tuple[str 
         # The county step: from the city, a county opens its townships.
         "countyDrill": not prefix,
     }
+
+
+def _units(session: Session, generation_id: int, level: str, prefix: str) -> dict:
+    tolerance = TOWNSHIP_TOLERANCE[level]
+    return places.units_geojson(
+        session, generation_id, level=level, prefix=prefix, tolerance=tolerance
+    )

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from models.features import Query
 from models.places import area_prefix
+from webmap.access import rule
 from webmap.errors import ApiError
 from webmap.services import ogc as service
 from webmap.services.ogc_openapi import openapi
@@ -46,6 +47,7 @@ def ogc_error(err: ApiError) -> ResponseReturnValue:
     )
     if err.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="qungong"'
+    response.headers["X-Error-Code"] = err.code  # as webmap.errors answers elsewhere
     return response
 
 
@@ -96,6 +98,7 @@ def _page(kind: str, title: str, doc: dict[str, Any], **context: Any) -> str:
 
 
 @bp.get("/")
+@rule(area="none", token=True)
 def landing() -> ResponseReturnValue:
     base = _base()
     doc = {
@@ -139,12 +142,14 @@ def landing() -> ResponseReturnValue:
 
 
 @bp.get("/conformance")
+@rule(area="none", token=True)
 def conformance() -> ResponseReturnValue:
     doc = {"conformsTo": list(service.CONFORMANCE)}
     return _page("conformance", _("符合的标准"), doc) if _wants_html() else _json(doc)
 
 
 @bp.get("/api")
+@rule(area="none", token=True)
 def api() -> ResponseReturnValue:
     html = _wants_html()
     with db_session() as session:
@@ -155,6 +160,7 @@ def api() -> ResponseReturnValue:
 
 
 @bp.get("/collections")
+@rule(area="own", token=True)
 def collections() -> ResponseReturnValue:
     html = _wants_html()
     base = _base()
@@ -174,6 +180,7 @@ def collections() -> ResponseReturnValue:
 
 
 @bp.get("/collections/<collection_id>")
+@rule(area="own", token=True)
 def collection(collection_id: str) -> ResponseReturnValue:
     html = _wants_html()
     with db_session() as session:
@@ -183,6 +190,7 @@ def collection(collection_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/collections/<collection_id>/items")
+@rule(area="own", token=True)
 def items(collection_id: str) -> ResponseReturnValue:
     html = _wants_html()
     with db_session() as session:
@@ -249,6 +257,7 @@ def _now() -> str:
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
+@rule(area="record", token=True)
 def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
     html = _wants_html()
     with db_session() as session:
@@ -263,6 +272,7 @@ def item(collection_id: str, feature_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<path:rest>")
+@rule(area="none", token=True)
 def unknown(rest: str) -> ResponseReturnValue:
     msg = f"no resource /ogc/{rest}"
     raise service.OgcNotFound(msg)

@@ -25,7 +25,7 @@ from geo.layers.offline import offline_map
 from models import coverage as db
 from models import places
 from models import roads as road_db
-from webmap.auth import login_required, scoped_area
+from webmap.access import rule, scoped_code
 from webmap.errors import NotFound
 from webmap.services.coverage import (
     MIN_COUNT,
@@ -136,12 +136,12 @@ def _page(session: Any, query: Any, user_area: str) -> dict[str, Any]:
 
 
 @bp.get("/")
-@login_required("planner")
+@rule("planner", area="param")
 def index() -> str:
     """The planners' map, ranked gaps and siting form for the requested (scoped) area."""
     user_area = g.user.area_code
     args = request.args.to_dict()
-    args["area"] = scoped_area(args.get("area", ""))
+    args["area"] = scoped_code(args.get("area"))
     query = parse_query(args, default_area=user_area)
     with db_session() as session:
         if not db.generations(session):

@@ -18,7 +18,7 @@ from geo.coords import to_wgs84
 from geo.layers.offline import offline_map
 from models import activity, places, review
 from models.schema import ReviewItem
-from webmap.auth import login_required, user_prefix
+from webmap.access import rule, user_scope
 from webmap.db import transaction
 from webmap.errors import ApiError
 from webmap.views.common import db_session, dumps, render_map_page
@@ -36,8 +36,7 @@ class ItemNotFound(ApiError):
 
 
 def _in_area(item: ReviewItem) -> bool:
-    prefix = user_prefix()[:6]
-    return item.county_code is None or item.county_code.startswith(prefix)
+    return review.item_in_area(item, user_scope().prefix)
 
 
 PAGE_SIZE = 50
@@ -46,7 +45,7 @@ PAGE_SIZE = 50
 def _filter() -> review.ReviewFilter:
     args = request.args
     return review.ReviewFilter(
-        prefix=user_prefix(),
+        prefix=user_scope().prefix,
         county=args.get("county", "").strip(),
         kind=args.get("kind", "").strip(),
         reason=args.get("reason", "").strip(),
@@ -60,7 +59,7 @@ def _reason_text(reason: str) -> str:
 
 
 @bp.get("/")
-@login_required("staff")
+@rule("staff", area="own")
 def index() -> str:
     """Open review items of the user's area, oldest first: filters, total and pages."""
     chosen = _filter()
@@ -144,7 +143,7 @@ def _item_map(session: Session, item: ReviewItem, names: dict[str, list[str]]) -
 
 
 @bp.route("/<int:item_id>", methods=["GET", "POST"])
-@login_required("staff")
+@rule("staff", area="record")
 def item(item_id: int) -> ResponseReturnValue:
     """One item: its row, reason and candidates on a map; POST places it."""
     with db_session() as session:
@@ -158,7 +157,12 @@ def item(item_id: int) -> ResponseReturnValue:
             try:
                 with transaction() as session:
                     done = activity.resolve_review_item(
-                        session, item_id, lon=point[0], lat=point[1], username=g.user.username
+                        session,
+                        item_id,
+                        lon=point[0],
+                        lat=point[1],
+                        username=g.user.username,
+                        prefix=user_scope().prefix,
                     )
             except (ValueError, LookupError) as err:
                 problem = str(err)

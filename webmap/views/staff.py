@@ -19,7 +19,7 @@ from werkzeug.utils import secure_filename
 
 from ingest.errors import IngestError
 from ingest.files import Limits
-from webmap.auth import login_required
+from webmap.access import rule
 from webmap.views.import_report import report_table
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -100,7 +100,7 @@ def _options() -> dict[str, str]:
 
 
 @bp.route("/", methods=["GET", "POST"])
-@login_required("staff")
+@rule("staff", area="own")
 def index() -> str:
     context: dict[str, Any] = {"kinds": KINDS, "title": _("数据导入")}
     if request.method == "GET":

@@ -1,6 +1,6 @@
 """Pages for work teams (mounted at /teams/): the month plan, day sheets, GPX, planned vs done.
 
-A team user sees its own township only (``scoped_area`` turns any other area into its own);
+A team user sees its own township only (``webmap.access``: another area is 404);
 users with a wider area pick a township with ``?area=``.  The work is in
 ``webmap.services.team_plan``.
 """
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from geo.layers.offline import offline_map
 from geo.layers.routes import add_plan_layers
-from webmap.auth import login_required, scoped_area
+from webmap.access import rule, scoped_code
 from webmap.errors import ApiError
 from webmap.services import team_plan
 from webmap.services.team_plan import MonthPlan, NoTownship, PlanOptions
@@ -56,7 +56,7 @@ def _plan() -> tuple[MonthPlan, dict[str, Any]]:
         day_minutes=_int_arg("day_minutes", 60, 1440) or 480,
     )
     with db_session() as session:
-        township = team_plan.township_for(session, scoped_area(request.args.get("area", "")))
+        township = team_plan.township_for(session, scoped_code(request.args.get("area")))
         month = _month_arg() or team_plan.default_month(session, township)
         plan = team_plan.month_plan(session, township, month, options)
     query = {
@@ -70,7 +70,7 @@ def _plan() -> tuple[MonthPlan, dict[str, Any]]:
 
 
 @bp.get("/")
-@login_required("team")
+@rule("team", area="param")
 def index() -> ResponseReturnValue:
     try:
         plan, query = _plan()
@@ -113,7 +113,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/day/<int:day>")
-@login_required("team")
+@rule("team", area="param")
 def day_sheet(day: int) -> ResponseReturnValue:
     """The printable sheet of one day: order, suggested times, village, station, phones."""
     plan, query = _plan()
@@ -126,7 +126,7 @@ def day_sheet(day: int) -> ResponseReturnValue:
 
 
 @bp.get("/day/<int:day>.gpx")
-@login_required("team")
+@rule("team", area="param")
 def day_gpx(day: int) -> ResponseReturnValue:
     """One day's route as a GPX file for the team's phones."""
     plan, _query = _plan()
