@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,11 @@ def database_guard(file: str | Path) -> Iterator[None]:
     The import runs in one transaction, so in both cases nothing was written; the message
     says so and what to do.  Any other database error passes through unchanged.
     """
+    # psycopg logs its own warning when a COPY cannot be ended on a dead connection: noise on
+    # the CLI once the one line below says the connection was lost.
+    driver_log = logging.getLogger("psycopg")
+    level = driver_log.level
+    driver_log.setLevel(logging.ERROR)
     try:
         yield
     except sqlalchemy.exc.IntegrityError as exc:
@@ -76,6 +82,8 @@ def database_guard(file: str | Path) -> Iterator[None]:
             "(qungong db status) and run the import again"
         )
         raise DatabaseLost(file, msg) from None
+    finally:
+        driver_log.setLevel(level)
 
 
 # PostgreSQL's SQLSTATE for a unique violation.
