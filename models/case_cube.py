@@ -140,12 +140,22 @@ def cell_counts(
     month = "to_char(c.opened_on, 'YYYY-MM')"
     keys = f"{month} AS month, c.h{resolution} AS cell" if by_month else f"c.h{resolution} AS cell"
     group = "1, 2" if by_month else "1"
-    rows = session.execute(
-        text(f"SELECT {keys}, sum(c.n) FROM case_cube c WHERE {where} GROUP BY {group}"),
+    # Arrays in one row rather than a row per cell: no per-row Python objects.
+    inner = f"SELECT {keys}, sum(c.n) AS n FROM case_cube c WHERE {where} GROUP BY {group}"
+    months = "coalesce(array_agg(s.month), '{}')," if by_month else ""
+    row = session.execute(
+        text(
+            f"SELECT {months} coalesce(array_agg(s.cell), '{{}}'),"
+            f" coalesce(array_agg(s.n), '{{}}') FROM ({inner}) s"
+        ),
         params,
-    ).all()
-    columns = ["month", "cell", "count"] if by_month else ["cell", "count"]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["cell"] = frame["cell"].astype(np.int64).astype(np.uint64)
-    frame["count"] = frame["count"].astype(np.int64)
+    ).one()
+    frame = pd.DataFrame(
+        {
+            "cell": np.asarray(row[-2], dtype=np.int64).astype(np.uint64),
+            "count": np.asarray(row[-1], dtype=np.int64),
+        }
+    )
+    if by_month:
+        frame.insert(0, "month", np.asarray(row[0], dtype=object))
     return frame
