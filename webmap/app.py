@@ -27,27 +27,22 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the qungong web app.
-
-    Configuration comes from the environment (``DATABASE_URL``, ``QUNGONG_TILE_URL``,
-    ``QUNGONG_NODE_MODULES``) unless ``test_config`` gives it.
-    """
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "var" / "instance"))
-    app.config.from_mapping(
-        DATABASE_URL=None,
-        NODE_MODULES=os.environ.get("QUNGONG_NODE_MODULES", str(PROJECT_ROOT / "node_modules")),
-        TILE_URL=os.environ.get("QUNGONG_TILE_URL") or None,
-        TILE_ATTRIBUTION=os.environ.get("QUNGONG_TILE_ATTRIBUTION") or None,
-        MAX_CONTENT_LENGTH=200 * 1024 * 1024,
-        JSON_AS_ASCII=False,
+def _defaults() -> dict[str, Any]:
+    """Configuration read from the environment, before ``test_config`` overrides it."""
+    return {
+        "DATABASE_URL": None,
+        "NODE_MODULES": os.environ.get("QUNGONG_NODE_MODULES", str(PROJECT_ROOT / "node_modules")),
+        "TILE_URL": os.environ.get("QUNGONG_TILE_URL") or None,
+        "TILE_ATTRIBUTION": os.environ.get("QUNGONG_TILE_ATTRIBUTION") or None,
+        "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+        "JSON_AS_ASCII": False,
         # Connections each process keeps open: one per request thread (``qungong run`` sets
         # it to its threads), plus DB_MAX_OVERFLOW in bursts.
-        DB_POOL_SIZE=int(os.environ.get("QUNGONG_DB_POOL_SIZE", "5")),
-        DB_MAX_OVERFLOW=int(os.environ.get("QUNGONG_DB_MAX_OVERFLOW", "10")),
+        "DB_POOL_SIZE": int(os.environ.get("QUNGONG_DB_POOL_SIZE", "5")),
+        "DB_MAX_OVERFLOW": int(os.environ.get("QUNGONG_DB_MAX_OVERFLOW", "10")),
         # Pages, GeoJSON and CSV compressed (Flask-Compress picks zstd, brotli or gzip by what
         # the browser accepts); small responses are not worth it.
-        COMPRESS_MIMETYPES=[
+        "COMPRESS_MIMETYPES": [
             "text/html",
             "text/css",
             "text/csv",
@@ -56,12 +51,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "application/json",
             "application/geo+json",
         ],
-        COMPRESS_MIN_SIZE=1024,
+        "COMPRESS_MIN_SIZE": 1024,
         # Files sent from disk (vendor and static assets) stream; Flask-Compress's streaming
         # path leaves their file handles open.  They are cached for a year, so compressing
         # them matters little: only generated responses are compressed.
-        COMPRESS_STREAMS=False,
-    )
+        "COMPRESS_STREAMS": False,
+    }
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the qungong web app.
+
+    Configuration comes from the environment (``DATABASE_URL``, ``QUNGONG_TILE_URL``,
+    ``QUNGONG_NODE_MODULES``) unless ``test_config`` gives it.
+    """
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "var" / "instance"))
+    app.config.from_mapping(_defaults())
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
