@@ -241,9 +241,14 @@ def export_frame(result: CoverageResult, *, columns: tuple[str, ...] | None = No
     # station_code exists for groups and villages only
     cols = [c for c in (columns or (*EXPORT_COLUMNS, *EXTRA_COLUMNS)) if c in frame]
     out = frame[cols].copy()
-    for col in ("distance_own_m", "distance_nearest_m"):
+    for col, digits in (
+        ("distance_own_m", 0),
+        ("distance_nearest_m", 0),
+        ("distance_nearest_road_m", 0),
+        ("travel_minutes", 1),
+    ):
         if col in out:
-            out[col] = out[col].round(0)
+            out[col] = out[col].round(digits)
     return out
 
 
