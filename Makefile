@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 demo: setup
 	$(QG) db up
 	$(QG) demo ensure
-	$(QG) run --host 127.0.0.1 --port 5000
+	QUNGONG_DEMO=1 $(QG) run --host 127.0.0.1 --port 5000
 
 # The full suite (CI), the full-network tests included.
 test: setup

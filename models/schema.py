@@ -317,6 +317,45 @@ class User(Base):
     # Statistical code of the area the user may see ("430500000000" = the whole city).
     area_code: Mapped[str] = mapped_column(String(15))
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # A disabled user cannot log in and their sessions and tokens stop working.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Set by an administrator's password reset: the next log-in must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+
+
+class UserSession(Base):
+    """A signed-in browser session: the cookie holds a random id, only its SHA-256 is stored.
+
+    Logging out deletes the row, so a copied cookie stops working; idle and absolute limits
+    are checked on every request (``webmap.sessions``).
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # Set after log-in when the password must be changed before anything else.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+
+
+class LoginAttempt(Base):
+    """Failed log-ins per user name (known or not, so the lock-out tells nothing)."""
+
+    __tablename__ = "login_attempt"
+
+    username: Mapped[str] = mapped_column(String(60), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Base):
@@ -342,9 +381,12 @@ class ApiToken(Base):
 
 
 class AuditLog(Base):
-    """Who did what, when: imports, activations, review decisions, exports."""
+    """Who did what, when: sign-ins, imports, activations, review decisions, exports, views of
+    personal records.  Append-only: a trigger refuses UPDATE and DELETE, and the web app's
+    database role is granted only SELECT and INSERT on it."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_username_at", "username", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from models.places import area_prefix, level_of
@@ -61,11 +61,14 @@ class Rule:
     token
         True when scripts may call it with a Bearer token instead of the session cookie
         (such requests are not cookie-authenticated, so they skip the CSRF check).
+    export
+        True for a download (CSV, GeoPackage, …): each successful one is audited.
     """
 
     roles: tuple[str, ...] | None
     area: AreaRule
     token: bool = False
+    export: bool = False
 
     def allows(self, role: str | None) -> bool:
         if self.roles is None:
@@ -73,13 +76,15 @@ class Rule:
         return role is not None and (role == "admin" or role in self.roles)
 
 
-def rule(*roles: str, area: AreaRule, token: bool = False) -> Callable[[F], F]:
+def rule(
+    *roles: str, area: AreaRule, token: bool = False, export: bool = False
+) -> Callable[[F], F]:
     """Declare who may call a view: ``@rule("leader", area="param")``; no roles = any user."""
     unknown = [r for r in roles if r not in ROLES]
     if unknown or area not in AREA_RULES:
         msg = f"bad access rule: roles {roles!r} (known: {ROLES}), area {area!r}"
         raise ValueError(msg)
-    declared = Rule(roles=tuple(roles) or ANY_ROLE, area=area, token=token)
+    declared = Rule(roles=tuple(roles) or ANY_ROLE, area=area, token=token, export=export)
 
     def decorator(view: F) -> F:
         view.access_rule = declared  # type: ignore[attr-defined]
@@ -116,6 +121,11 @@ def _check() -> Any:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if not declared.allows(g.user.role):
         raise Forbidden(_("您的角色无权访问此页面"))
+    if g.get("must_change_password") and request.endpoint not in ("auth.password",):
+        # A reset or weak (demo) password: nothing else until a new one is chosen.
+        if wants_json():
+            raise Forbidden(_("请先修改密码"), code="password_change_required")
+        return redirect(url_for("auth.password"))
     return None
 
 
@@ -132,12 +142,35 @@ def wants_json() -> bool:
     return best != "text/html"
 
 
+def _audit_export(response: Response) -> Response:
+    """After a successful download from an ``export=True`` endpoint: one audit row."""
+    if request.endpoint is None or response.status_code != 200 or g.get("user") is None:
+        return response
+    declared = rule_of(current_app, request.endpoint)
+    if declared is not None and declared.export:
+        from models.registers import audit
+        from webmap.db import transaction
+
+        with transaction() as session:
+            audit(
+                session,
+                username=g.user.username,
+                action="export",
+                detail={
+                    "endpoint": request.endpoint,
+                    "query": request.query_string.decode("utf-8", "replace")[:500],
+                },
+            )
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Enforce the declared rules; Flask's own static route is public."""
     static = app.view_functions.get("static")
     if static is not None:
         app.view_functions["static"] = public(static)
     app.before_request(_check)
+    app.after_request(_audit_export)
 
 
 # -- areas -------------------------------------------------------------------------------

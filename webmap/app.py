@@ -36,6 +36,17 @@ def _defaults() -> dict[str, Any]:
         "TILE_ATTRIBUTION": os.environ.get("QUNGONG_TILE_ATTRIBUTION") or None,
         "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
         "JSON_AS_ASCII": False,
+        # A checked upload waits this long for its "commit", then it is deleted.
+        "UPLOAD_TTL_MINUTES": int(os.environ.get("QUNGONG_UPLOAD_TTL_MINUTES", "60")),
+        # Log-in sessions live server-side (webmap.auth, models.sessions): idle and absolute
+        # limits; the cookie is HttpOnly, SameSite=Lax and, behind HTTPS, Secure.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("QUNGONG_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(os.environ.get("QUNGONG_SESSION_MAX_HOURS", "12")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("QUNGONG_HTTPS") == "1",
+        # `make demo` sets QUNGONG_DEMO=1: only then may the demo's passwords be used as is.
+        "DEMO": os.environ.get("QUNGONG_DEMO") == "1",
         # Connections each process keeps open: one per request thread (``qungong run`` sets
         # it to its threads), plus DB_MAX_OVERFLOW in bursts.
         "DB_POOL_SIZE": int(os.environ.get("QUNGONG_DB_POOL_SIZE", "5")),
@@ -75,8 +86,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from webmap import access, auth, csrf, db, errors, i18n, vendor
+    from webmap import access, auth, csrf, db, errors, headers, i18n, vendor
     from webmap.views import (
+        admin,
         api,
         api_geocode,
         api_leaders,
@@ -96,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Compress(app)
     i18n.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     vendor.init_app(app)
     # Order of the before-request hooks: who asks (auth), may they (access), CSRF.
     app.register_blueprint(auth.bp)
@@ -104,6 +117,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_routes.bp)
+    app.register_blueprint(admin.bp)
     for module in (
         leaders,
         api_leaders,
@@ -145,4 +159,5 @@ NAV = (
     ("planners.index", "规划覆盖"),
     ("teams.index", "工作队路线"),
     ("staff.index", "数据导入"),
+    ("admin.audit", "审计日志"),
 )

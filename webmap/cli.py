@@ -155,11 +155,12 @@ def _register_groups() -> None:
     from webmap.cli_planners import coverage_command, roads_group, siting_command
     from webmap.cli_routes import routes_group
     from webmap.cli_tokens import tokens_group
-    from webmap.cli_users import users_group
+    from webmap.cli_users import audit_command, users_group
 
     main.add_command(boundaries)
     main.add_command(demo)
     main.add_command(users_group)
+    main.add_command(audit_command)
     main.add_command(leaders_group)
     main.add_command(tokens_group)
     main.add_command(coverage_command)

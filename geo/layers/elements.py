@@ -23,15 +23,33 @@ from folium.map import Layer
 from folium.template import Template
 from shapely.errors import GEOSException
 
-__all__ = ["Legend", "PropertyStyledGeoJson", "feature_collection", "map_of"]
+__all__ = ["Legend", "PropertyStyledGeoJson", "feature_collection", "map_of", "script_safe"]
 
 _BORDER = {"color": "#ffffff", "weight": 0.5, "opacity": 0.8, "fillOpacity": 0.75}
 
 
+# What JSON text may not hold raw inside an HTML <script> element: "<" and ">" (no "</script>"
+# or "<!--" can appear), "&" (nor entities in XHTML), and the two line separators older
+# JavaScript parsers end a string at.
+_SCRIPT_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def script_safe(json_text: str) -> str:
+    """JSON text made safe to write inside a <script> element; it still parses to the same value.
+
+    >>> script_safe('{"name":"</script><b>&\u2028"}')
+    '{"name":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026\\\\u2028"}'
+    """
+    return json_text.translate(_SCRIPT_ESCAPES)
+
+
 def _script_json(value: object) -> str:
     """Compact JSON that is safe inside a <script> element (no closing tag can appear)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return script_safe(
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    )
 
 
 def _plain(value: Any) -> Any:

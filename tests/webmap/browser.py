@@ -71,7 +71,7 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
             context.close()
 
 
-def login(page, base: str, username: str = "admin", password: str = "secret-pw") -> None:
+def login(page, base: str, username: str = "admin", password: str = "secret-pw-2026") -> None:
     """Log in through the real form."""
     page.goto(f"{base}/auth/login", wait_until="load")
     page.fill("input[name=username]", username)

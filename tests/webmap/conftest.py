@@ -12,7 +12,7 @@ from models.db import transaction
 from models.users import create_user
 from webmap.app import create_app
 
-PASSWORD = "secret-pw"
+PASSWORD = "secret-pw-2026"
 # username -> (role, area)
 USERS = {
     "admin": ("admin", "430500000000"),

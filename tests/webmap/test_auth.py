@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import load_tiny_network
+from tests.webmap.conftest import PASSWORD
 
 
 def test_pages_send_strangers_to_login(client):
@@ -54,7 +55,7 @@ def test_roles_reach_their_own_pages(client, auth, username, path, status):
 def test_next_never_leaves_the_host(client, auth):
     auth.make_users()
     response = auth.post(
-        "/auth/login?next=//evil.example/x", data={"username": "leader", "password": "secret-pw"}
+        "/auth/login?next=//evil.example/x", data={"username": "leader", "password": PASSWORD}
     )
     assert response.headers["Location"] == "/"
 

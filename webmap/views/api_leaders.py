@@ -72,7 +72,7 @@ def hotspots() -> ResponseReturnValue:
 
 
 @bp.get("/top.csv")
-@rule("leader", area="param")
+@rule("leader", area="param", export=True)
 def top_csv() -> ResponseReturnValue:
     """The 20 hottest villages as CSV (UTF-8 with BOM, so Excel reads the Chinese names)."""
     _, result = _request_analysis()
@@ -84,7 +84,7 @@ def top_csv() -> ResponseReturnValue:
 
 
 @bp.get("/top.geojson")
-@rule("leader", area="param")
+@rule("leader", area="param", export=True)
 def top_geojson() -> ResponseReturnValue:
     """The 20 hottest villages as GeoJSON polygons with the table's figures."""
     return _geojson(

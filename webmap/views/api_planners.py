@@ -46,7 +46,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/coverage.csv")
-@rule("planner", area="param")
+@rule("planner", area="param", export=True)
 def coverage_csv() -> ResponseReturnValue:
     """The ranked table as CSV with Chinese headers (UTF-8 with BOM, for Excel)."""
     query = parse_query(_scoped_args(), default_area=g.user.area_code)
@@ -57,7 +57,7 @@ def coverage_csv() -> ResponseReturnValue:
 
 
 @bp.get("/coverage.gpkg")
-@rule("planner", area="param")
+@rule("planner", area="param", export=True)
 def coverage_gpkg() -> ResponseReturnValue:
     """The ranked units with geometry as a GeoPackage."""
     query = parse_query(_scoped_args(), default_area=g.user.area_code)

@@ -11,6 +11,7 @@ import folium
 from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
+from geo.layers.elements import script_safe
 from geo.layers.offline import localize
 from webmap.db import get_session
 from webmap.errors import ApiError
@@ -25,8 +26,9 @@ def db_session() -> Iterator[Session]:
 
 
 def dumps(obj: Any) -> str:
-    """Compact JSON for pages (no spaces, Chinese kept as is)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON for pages (no spaces, Chinese kept as is), safe inside <script>: names
+    from imported files may hold "</script>", so <, >, & and U+2028/9 are escaped."""
+    return script_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
 class AssetsMissing(ApiError):

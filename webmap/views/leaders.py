@@ -8,7 +8,6 @@ stations are drawn as context by ``static/leaders.js``, which also drills down o
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -47,7 +46,7 @@ from webmap.services.leaders import (
 from webmap.services.leaders_export import top_rows
 from webmap.vendor import assets_problem
 from webmap.vendor import base_url as vendor_base_url
-from webmap.views.common import AssetsMissing, db_session, render_map_page
+from webmap.views.common import AssetsMissing, db_session, dumps, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
 
@@ -305,8 +304,7 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
     m.get_root().header.add_child(
         JavascriptLink(url_for("static", filename="leaders.js")), name="leaders_js"
     )
-    config_json = json.dumps(config, ensure_ascii=False, separators=(",", ":"))
-    m.add_child(LeadersContext(config_json.replace("<", "\\u003c"), control.get_name()))
+    m.add_child(LeadersContext(dumps(config), control.get_name()))
     # As webmap.views.common.render_map_page does, keeping the pieces for the page cache.
     localize(m, base_url=vendor_base_url())
     root = m.get_root()

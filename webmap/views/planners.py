@@ -9,7 +9,6 @@ page shows comes from ``webmap.services.coverage`` / ``siting``, as the API and 
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -35,7 +34,7 @@ from webmap.services.coverage import (
     parse_query,
     with_reasons,
 )
-from webmap.views.common import db_session, render_map_page
+from webmap.views.common import db_session, dumps, render_map_page
 
 bp = Blueprint("planners", __name__, url_prefix="/planners")
 
@@ -190,8 +189,7 @@ def index() -> str:
     m.get_root().header.add_child(
         JavascriptLink(url_for("static", filename="planners.js")), name="planners_js"
     )
-    config_json = json.dumps(config, ensure_ascii=False, separators=(",", ":"))
-    m.add_child(PlannersContext(config_json.replace("<", "\\u003c"), control.get_name()))
+    m.add_child(PlannersContext(dumps(config), control.get_name()))
     export = {"area": query.area, "generation": result.generation}
     export |= {f"w_{k}": getattr(query.weights, k) for k in COMPONENTS}
     return render_map_page(

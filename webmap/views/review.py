@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from geo.coords import to_wgs84
 from geo.layers.offline import offline_map
 from models import activity, places, review
+from models.registers import audit
 from models.schema import ReviewItem
 from webmap.access import rule, user_scope
 from webmap.db import transaction
@@ -151,6 +152,15 @@ def item(item_id: int) -> ResponseReturnValue:
     if found is None or found.resolved or not _in_area(found):
         msg = f"no open review item {item_id}"
         raise ItemNotFound(msg)
+    if request.method == "GET":
+        # The row holds a petitioner's name, phone and address: every view is audited.
+        with transaction() as session:
+            audit(
+                session,
+                username=g.user.username,
+                action="record.view",
+                detail={"record": "review_item", "id": item_id, "kind": found.kind},
+            )
     if request.method == "POST":
         point, problem = _chosen_point(found, request.form)
         if point is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from werkzeug.utils import secure_filename
 
 from ingest.errors import IngestError
 from ingest.files import Limits
-from webmap.access import rule
+from webmap.access import Forbidden, rule, user_scope
 from webmap.views.import_report import report_table
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -51,6 +52,27 @@ def too_large(err: Exception) -> tuple[str, int]:
 
 def _upload_dir() -> Path:
     return Path(current_app.instance_path) / "uploads"
+
+
+def sweep_uploads(folder: Path, *, older_than: float) -> int:
+    """Delete upload folders last written more than ``older_than`` seconds ago; how many.
+
+    A checked upload waits for its "commit" only this long: a dry run the user walks away
+    from does not stay on the server.
+    """
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than
+    gone = 0
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def _upload_ttl() -> float:
+    return 60.0 * current_app.config["UPLOAD_TTL_MINUTES"]
 
 
 def _limits() -> Limits:
@@ -103,8 +125,13 @@ def _options() -> dict[str, str]:
 @rule("staff", area="own")
 def index() -> str:
     context: dict[str, Any] = {"kinds": KINDS, "title": _("数据导入")}
+    sweep_uploads(_upload_dir(), older_than=_upload_ttl())
     if request.method == "GET":
         return render_template("staff.html", **context)
+    if user_scope().level not in ("city", "province"):
+        # An import writes for the whole network (boundaries, registers, cases anywhere);
+        # staff of a county or narrower review their own queue but do not import.
+        raise Forbidden(_("只有全市范围的工作人员可以导入数据"), code="import_needs_city_scope")
 
     kind = request.form.get("kind", "")
     if kind not in KINDS:

@@ -126,7 +126,7 @@ def day_sheet(day: int) -> ResponseReturnValue:
 
 
 @bp.get("/day/<int:day>.gpx")
-@rule("team", area="param")
+@rule("team", area="param", export=True)
 def day_gpx(day: int) -> ResponseReturnValue:
     """One day's route as a GPX file for the team's phones."""
     plan, _query = _plan()
