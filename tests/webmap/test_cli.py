@@ -143,20 +143,53 @@ def test_boundaries_import_of_a_broken_file_fails_cleanly(cli, db_url, tmp_path)
 
 def test_users_add_and_list(cli, db_url):
     env = {"DATABASE_URL": db_url}
+    strong = "Shaoyang-2026"
     added = cli.invoke(
         main,
-        ["users", "add", "wang", "--role", "leader", "--area", "430525000000", "--password", "pw"],
+        [
+            "users",
+            "add",
+            "wang",
+            "--role",
+            "leader",
+            "--area",
+            "430525000000",
+            "--password",
+            strong,
+        ],
         env=env,
     )
     assert added.exit_code == 0, added.output
     assert "wang" in cli.invoke(main, ["users", "list"], env=env).output
     bad = cli.invoke(
         main,
-        ["users", "add", "li", "--role", "leader", "--area", "4305", "--password", "pw"],
+        ["users", "add", "li", "--role", "leader", "--area", "4305", "--password", strong],
         env=env,
     )
     assert bad.exit_code == 1
     assert "12-digit" in bad.output
+    weak = cli.invoke(
+        main,
+        ["users", "add", "li", "--role", "leader", "--area", "430525000000", "--password", "pw"],
+        env=env,
+    )
+    assert weak.exit_code == 1
+    assert "10 characters" in weak.output
+
+
+def test_users_disable_reset_and_audit(cli, db_url):
+    env = {"DATABASE_URL": db_url}
+    args = ["users", "add", "wang", "--role", "leader", "--area", "430525000000"]
+    assert cli.invoke(main, [*args, "--password", "Shaoyang-2026"], env=env).exit_code == 0
+    assert cli.invoke(main, ["users", "disable", "wang"], env=env).exit_code == 0
+    assert "disabled" in cli.invoke(main, ["users", "list"], env=env).output
+    reset = ["users", "reset-password", "wang", "--password", "Temporary-2026"]
+    assert cli.invoke(main, reset, env=env).exit_code == 0
+    assert "must-change-password" in cli.invoke(main, ["users", "list"], env=env).output
+    log = cli.invoke(main, ["audit", "--since", "2000-01-01"], env=env).output
+    assert "user.disable" in log
+    assert "user.reset_password" in log
+    assert cli.invoke(main, ["users", "disable", "nobody"], env=env).exit_code == 1
 
 
 def test_register_imports_from_the_command_line(cli, db_url, tmp_path):
