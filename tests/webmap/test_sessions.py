@@ -93,3 +93,15 @@ def test_cookie_flags_and_security_headers(client, auth):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Referrer-Policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_sign_ins_exports_and_record_views_are_audited(client, auth, db_url):
+    from tests.leaders_factories import load_grid_network
+
+    load_grid_network(db_url)
+    auth.login("leader")
+    assert client.get("/api/leaders/top.csv").status_code == 200
+    with engine_for(db_url).connect() as conn:
+        actions = conn.execute(text("SELECT username, action FROM audit_log ORDER BY id")).all()
+    assert ("leader", "login.ok") in actions
+    assert ("leader", "export") in actions
