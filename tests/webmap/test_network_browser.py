@@ -44,9 +44,9 @@ def _activity(db_url: str) -> None:
         for days in (3, 10, 45):
             s.execute(
                 text(
-                    "INSERT INTO visit (visited_at, geom, source_crs, county_code, village_code)"
-                    " VALUES (:t, ST_SetSRID(ST_MakePoint(110.05, 27.05), 4326), 'wgs84',"
-                    " '430525', '430525100201')"
+                    "INSERT INTO visit (visited_at, geom, source_crs, county_code, village_code,"
+                    " natural_key) VALUES (:t, ST_SetSRID(ST_MakePoint(110.05, 27.05), 4326),"
+                    " 'wgs84', '430525', '430525100201', gen_random_uuid())"
                 ),
                 {"t": today - dt.timedelta(days=days)},
             )
