@@ -12,7 +12,7 @@ from tests.webmap.browser import browser_page, login, serve
 pytestmark = pytest.mark.browser
 
 NAV_BY_USER = {
-    "admin": ["网络总览", "领导热点图", "规划覆盖", "工作队路线", "数据导入"],
+    "admin": ["网络总览", "领导热点图", "规划覆盖", "工作队路线", "数据导入", "审计日志"],
     "leader": ["网络总览", "领导热点图"],
     "planner": ["网络总览", "规划覆盖"],
     "team": ["网络总览", "工作队路线"],
