@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from models.db import transaction
 from models.schema import AdminUnit, Case, Officer, Station, Visit
-from tests.factories import load_tiny_network
+from tests.factories import load_tiny_network, visit_key
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 CLOSED_VILLAGE = "430525100202"
@@ -54,6 +54,7 @@ def load_coverage_network(url: str) -> None:
                     Visit(
                         household=f"{code}-{k % 2:03d}",
                         visited_at=at,
+                        natural_key=visit_key(None, f"{code}-{k % 2:03d}", at, x, y),
                         geom=from_shape(Point(x, y), srid=4326),
                         source_crs="wgs84",
                         unit_id=unit.id,
@@ -175,6 +176,13 @@ def load_grid_coverage(url: str) -> None:
                         Visit(
                             household=f"{vcode}{q + 1:03d}-001",
                             visited_at=dt.datetime(2013, 12, 20, 10, tzinfo=TZ),
+                            natural_key=visit_key(
+                                None,
+                                f"{vcode}{q + 1:03d}-001",
+                                dt.datetime(2013, 12, 20, 10, tzinfo=TZ),
+                                gx + 0.007,
+                                gy + 0.007,
+                            ),
                             geom=from_shape(Point(gx + 0.007, gy + 0.007), srid=4326),
                             source_crs="wgs84",
                             unit_id=group.id,

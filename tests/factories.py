@@ -6,6 +6,7 @@ import datetime as dt
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, box
+from sqlalchemy import func
 
 from models.db import transaction
 from models.schema import AdminUnit, Generation, Station
@@ -83,3 +84,8 @@ def load_tiny_network(url: str, *, generation: str = "2013") -> dict[str, int]:
                 )
                 n_station += 1
     return {"county": 1, "township": 2, "village": 4, "group": 8, "station": n_station}
+
+
+def visit_key(team_id: int | None, household: str | None, at: dt.datetime, x: float, y: float):
+    """The natural key the visits importer gives a visit (``visit.natural_key`` is NOT NULL)."""
+    return func.visit_natural_key(team_id, household, at.timestamp(), x, y)

@@ -54,9 +54,11 @@ def load_team_network(url: str) -> None:
             text(
                 """
                 INSERT INTO visit (team_id, household, visited_at, geom, source_crs, county_code,
-                                   township_code, village_code)
+                                   township_code, village_code, natural_key)
                 SELECT t.id, :hh, ts, ST_SetSRID(ST_MakePoint(110.05 + 0.01 * k, 27.05), 4326),
-                       'wgs84', '430525', :t, :v
+                       'wgs84', '430525', :t, :v,
+                       visit_natural_key(t.id, CAST(:hh AS varchar), date_part('epoch', ts),
+                                         (110.05 + 0.01 * k)::float8, 27.05)
                 FROM team t JOIN admin_unit u ON u.id = t.unit_id AND u.code = :t,
                      (VALUES (timestamptz '2013-12-02 01:00+00', 0),
                              (timestamptz '2013-12-02 02:00+00', 1),
@@ -70,9 +72,12 @@ def load_team_network(url: str) -> None:
             text(
                 """
                 INSERT INTO visit (team_id, household, visited_at, geom, source_crs, county_code,
-                                   township_code, village_code)
+                                   township_code, village_code, natural_key)
                 SELECT t.id, 'HH-2', timestamptz '2013-11-15 02:00+00',
-                       ST_SetSRID(ST_MakePoint(110.15, 27.15), 4326), 'wgs84', '430525', :t, :v
+                       ST_SetSRID(ST_MakePoint(110.15, 27.15), 4326), 'wgs84', '430525', :t, :v,
+                       visit_natural_key(t.id, 'HH-2',
+                                         date_part('epoch', timestamptz '2013-11-15 02:00+00'),
+                                         110.15, 27.15)
                 FROM team t JOIN admin_unit u ON u.id = t.unit_id AND u.code = :t
                 """
             ),
