@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models.schema import Road
 
-__all__ = ["replace_roads", "road_lines", "road_sources", "roads_geojson"]
+__all__ = ["current_batch", "replace_roads", "road_lines", "road_sources", "roads_geojson"]
 
 
 def replace_roads(session: Session, roads: gpd.GeoDataFrame, *, batch_id: int | None) -> int:
@@ -39,6 +39,12 @@ def replace_roads(session: Session, roads: gpd.GeoDataFrame, *, batch_id: int | 
     if rows:
         session.execute(insert(Road), rows)
     return len(rows)
+
+
+def current_batch(session: Session) -> int | None:
+    """The import batch the current roads came from (None without roads)."""
+    found = session.execute(text("SELECT max(batch_id) FROM road")).scalar_one()
+    return None if found is None else int(found)
 
 
 def road_lines(session: Session) -> gpd.GeoDataFrame:

@@ -58,6 +58,21 @@ def test_dry_run_then_commit(db_url, tmp_path):
     assert _count(db_url, "import_batch") == 1
 
 
+def test_same_file_again_changes_nothing_unless_other_roads_came_between(db_url, tmp_path):
+    first = _roads(tmp_path)
+    assert import_roads(db_url, first, commit=True)["status"] == "committed"
+    again = import_roads(db_url, first, commit=True)
+    assert again["status"] == "already_imported"
+    assert _count(db_url, "import_batch") == 1
+    # other speeds for the same lines are a new import
+    faster = import_roads(db_url, first, commit=True, speeds={"county": 70.0})
+    assert faster["status"] == "committed"
+    # A, B, A: the third import puts A's roads back
+    assert import_roads(db_url, first, commit=True)["status"] == "committed"
+    assert _count(db_url, "import_batch") == 3
+    assert _count(db_url, "road") == 8
+
+
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
