@@ -71,6 +71,9 @@ def check_token(session: Session, token: str, *, now: dt.datetime | None = None)
         return TokenCheck(None, row.id, "token revoked")
     if row.expires_at is not None and row.expires_at <= now:
         return TokenCheck(None, row.id, "token expired")
+    if row.user.disabled:
+        # A token speaks for its user: disabling the user ends the token too.
+        return TokenCheck(None, row.id, "user disabled")
     session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return TokenCheck(row.user, row.id, None)
 

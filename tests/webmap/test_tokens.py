@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from models import tokens
+from models import tokens, users
 from models.db import engine_for, transaction
 from tests.factories import load_tiny_network
 from webmap.cli import main
@@ -97,6 +97,16 @@ def test_expired_and_unknown_tokens_get_401(cli, client, users_made):
     api = client.get("/api/stations", headers={"Authorization": "Bearer qg_made_up"})
     assert api.status_code == 401
     assert client.get("/ogc/", headers={"Authorization": f"Bearer {later}"}).status_code == 200
+
+
+def test_a_disabled_users_tokens_get_401(cli, client, users_made):
+    token = make_token(cli, users_made, "--user", "team")
+    assert client.get("/ogc/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with transaction(users_made) as session:
+        users.set_disabled(session, "team")
+    r = client.get("/ogc/", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert r.get_json()["description"] == "user disabled"
 
 
 def test_token_carries_the_users_role_and_area_on_api(cli, client, users_made):
