@@ -94,7 +94,7 @@ def analyse(
         fail(err.message)
     if output is None:
         classes = class_counts(result.hotspots)
-        click.echo(f"cases: {result.total:,}; Gi* tested {result.gi_units:,} villages")
+        click.echo(f"cases: {_count(result.shown_total)}; Gi* tested {result.gi_units:,} villages")
         click.echo("hot spots: " + ", ".join(f"{c} {n}" for c, n in classes.items()))
         return
     if suffix == ".csv":
@@ -107,4 +107,9 @@ def analyse(
         else:
             data = leaders_export.layer_geojson(query, result)
         output.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    click.echo(f"wrote {output} ({result.total:,} cases)")
+    click.echo(f"wrote {output} ({_count(result.shown_total)} cases)")
+
+
+def _count(value: int | str) -> str:
+    # ``<5`` stays as it is; whole numbers get thousands separators.
+    return f"{value:,}" if isinstance(value, int) else value

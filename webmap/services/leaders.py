@@ -60,6 +60,7 @@ __all__ = [
     "fdr_floor_units",
     "mask_small",
     "parse_query",
+    "shown",
 ]
 
 LAYERS = ("heat", "monthly", "rates", "hotspots")
@@ -163,14 +164,31 @@ def _choices(args: Arguments, name: str, allowed: tuple[str, ...]) -> tuple[str,
     return tuple(v for v in allowed if v in values)
 
 
+def shown(count: int) -> int | str:
+    """A count as leaders may see it: 1 to 4 cases become ``<5`` (0 identifies no one).
+
+    >>> shown(3), shown(0), shown(12)
+    ('<5', 0, 12)
+    """
+    return f"<{MIN_COUNT}" if 0 < count < MIN_COUNT else count
+
+
 def parse_date(raw: str, *, name: str, end: bool) -> dt.date | None:
     """A date from ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a year or month gives its first
     day, or its last when ``end``.
+
+    Leaders' filters are whole months: a day is taken as its month.  Two queries whose end
+    dates differ by a day would otherwise differ by the one or two cases of that day, and
+    their difference would place those cases (issue #9, differencing).
 
     >>> parse_date("2013-02", name="to", end=True)
     datetime.date(2013, 2, 28)
     >>> parse_date("2013", name="from", end=False)
     datetime.date(2013, 1, 1)
+    >>> parse_date("2013-02-14", name="to", end=True)
+    datetime.date(2013, 2, 28)
+    >>> parse_date("2013-02-14", name="from", end=False)
+    datetime.date(2013, 2, 1)
     """
     raw = raw.strip()
     if not raw:
@@ -189,7 +207,8 @@ def parse_date(raw: str, *, name: str, end: bool) -> dt.date | None:
                 return first
             following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
             return following - dt.timedelta(days=1)
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
+        return parse_date(f"{day:%Y-%m}", name=name, end=end)
     except ValueError:
         msg = f"parameter {name!r} must be YYYY, YYYY-MM or YYYY-MM-DD, got {raw[:20]!r}"
         raise QueryError(msg) from None
@@ -294,6 +313,16 @@ class Analysis:
         self._lock = threading.Lock()
         self._monthly: gpd.GeoDataFrame | None = None
         self._gi: tuple[gpd.GeoDataFrame, int, float, GiProblem | None] | None = None
+
+    @property
+    def shown_total(self) -> int | str:
+        """The number of matching cases as leaders may see it (``<5`` for 1 to 4)."""
+        return shown(self.total)
+
+    @property
+    def shown_months(self) -> list[tuple[str, int | str]]:
+        """Cases per month as leaders may see them (``<5`` for 1 to 4)."""
+        return [(str(k), shown(int(v))) for k, v in self.months.items()]
 
     @property
     def monthly(self) -> gpd.GeoDataFrame:

@@ -34,7 +34,7 @@ TOP_COLUMNS = ("rank", "code", "name", "count", "rate", "gi_z", "gi_p", "hotspot
 
 
 def _meta(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
-    return {"query": query.args(), "cases": result.total, "min_count": MIN_COUNT}
+    return {"query": query.args(), "cases": result.shown_total, "min_count": MIN_COUNT}
 
 
 def heat_geojson(
@@ -57,7 +57,7 @@ def monthly_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     return {
         **feature_collection(drop_small(result.monthly), ["month", "h3", "count"]),
         **_meta(query, result),
-        "months": {str(k): int(v) for k, v in result.months.items()},
+        "months": dict(result.shown_months),
     }
 
 

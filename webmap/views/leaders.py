@@ -295,7 +295,7 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
     control.add_to(m)
     config["layer"] = query.layer
     config["stats"] = {
-        "cases": result.total,
+        "cases": result.shown_total,
         "cells": int((result.heat["count"] >= MIN_COUNT).sum()),
         "months": len(result.months),
     }
@@ -330,7 +330,7 @@ def _page_context(
         "layer_links": {
             layer: url_for("leaders.index", **query.args(layer=layer)) for layer in LAYERS
         },
-        "total": result.total,
+        "total": result.shown_total,
         "gi_problem": _gi_problem_text(result.gi_problem),
         "agreement": result.agreement,
         "top": top_rows(result),
@@ -344,7 +344,7 @@ def _page_context(
             "90": fdr_floor_units(tested, alpha=0.10),
         },
         "min_count": MIN_COUNT,
-        "months": [(str(k), int(v)) for k, v in result.months.items()],
+        "months": result.shown_months,
         "csv_url": url_for("api_leaders.top_csv", **args),
         "geojson_url": url_for("api_leaders.top_geojson", **args),
         "api_urls": {
