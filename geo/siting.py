@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -153,20 +154,7 @@ def mclp(
         members = sets.indices[sets.indptr[i] : sets.indptr[i + 1]]
         model.problem += pulp.lpSum(x[j] for j in members) >= y[i]
     FacilityModelBuilder.add_facility_constraint(model, p)
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
-    model.solve(solver, results=False)
-    chosen = [j for j in range(n_sites) if (x[j].value() or 0) > 0.5]
-    order, gains = _added(chosen, w, sets)
-    status = pulp.LpStatus[model.problem.status]
-    return SitingResult(
-        chosen=np.array(order, dtype=np.intp),
-        added=np.array(gains),
-        covered=float(sum(gains)),
-        optimal=status == "Optimal" and model.problem.sol_status == pulp.LpSolutionOptimal,
-        status=status,
-        seconds=time.perf_counter() - t0,
-        rows=sets.shape[0],
-    )
+    return _solve(model, x, w, sets, t0=t0, time_limit=time_limit)
 
 
 def lscp(
@@ -183,20 +171,7 @@ def lscp(
     for i in range(sets.shape[0]):
         members = sets.indices[sets.indptr[i] : sets.indptr[i + 1]]
         model.problem += pulp.lpSum(x[j] for j in members) >= 1
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
-    model.solve(solver, results=False)
-    chosen = [j for j in range(n_sites) if (x[j].value() or 0) > 0.5]
-    order, gains = _added(chosen, w, sets)
-    status = pulp.LpStatus[model.problem.status]
-    return SitingResult(
-        chosen=np.array(order, dtype=np.intp),
-        added=np.array(gains),
-        covered=float(sum(gains)),
-        optimal=status == "Optimal" and model.problem.sol_status == pulp.LpSolutionOptimal,
-        status=status,
-        seconds=time.perf_counter() - t0,
-        rows=sets.shape[0],
-    )
+    return _solve(model, x, w, sets, t0=t0, time_limit=time_limit)
 
 
 def greedy_mclp(weights: npt.ArrayLike, cover: sparse.csr_matrix, p: int) -> SitingResult:
@@ -250,3 +225,29 @@ def close_station_pairs(codes: npt.ArrayLike, xy: npt.ArrayLike, within_m: float
         {"station_a": names[pairs[:, 0]], "station_b": names[pairs[:, 1]], "distance_m": d.round(1)}
     )
     return frame.sort_values("distance_m", kind="stable").reset_index(drop=True)
+
+
+def _solve(
+    model: Any,
+    x: Any,
+    w: np.ndarray,
+    sets: sparse.csr_matrix,
+    *,
+    t0: float,
+    time_limit: float | None,
+) -> SitingResult:
+    # CBC through PuLP, as spopt runs it; the sites come back in the order of what each adds.
+    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+    model.solve(solver, results=False)
+    chosen = [j for j in range(len(x)) if (x[j].value() or 0) > 0.5]
+    order, gains = _added(chosen, w, sets)
+    status = pulp.LpStatus[model.problem.status]
+    return SitingResult(
+        chosen=np.array(order, dtype=np.intp),
+        added=np.array(gains),
+        covered=float(sum(gains)),
+        optimal=status == "Optimal" and model.problem.sol_status == pulp.LpSolutionOptimal,
+        status=status,
+        seconds=time.perf_counter() - t0,
+        rows=sets.shape[0],
+    )
