@@ -289,7 +289,7 @@ def explicit_field_not_in_file(folder: Path) -> Case:
 def units_already_in_generation(folder: Path) -> Case:
     moved = [(c, n, _shift(p, 1, 0)) for c, n, p in TOWNSHIPS]
     path = write_layer(folder, "townships_again", moved)
-    return Case(path, path.name, "feature 1", "already in generation 2013")
+    return Case(path, path.name, "feature 1", "is already in generation")
 
 
 @case

@@ -25,7 +25,7 @@ def test_demo_boundaries_and_registers_import(db_url, demo_files):
     network, files = demo_files
     units = network.units
     for level in LEVELS:
-        report = import_boundaries(db_url, files[f"{level}_2013"], commit=True)
+        report = import_boundaries(db_url, files[f"{level}_2013"], generation="2013", commit=True)
         assert report.status == "committed", report.to_text("en")
         expected = ((units["generation"] == "2013") & (units["level"] == level)).sum()
         assert report.counts[level] == expected

@@ -44,7 +44,8 @@ def test_planner_finds_gaps_sites_stations_and_exports(app, auth, db_url, tmp_pa
         # A row click zooms the map onto that village.
         zoom_before = page.evaluate("qungongMap.getZoom()")
         page.locator("#gaps tbody tr").nth(0).click()
-        page.wait_for_timeout(400)
+        # Leaflet animates the zoom: wait for it rather than for a fixed time.
+        page.wait_for_function(f"qungongMap.getZoom() > {zoom_before}", timeout=10_000)
         assert page.evaluate("qungongMap.getZoom()") > zoom_before
         centre = page.evaluate("[qungongMap.getCenter().lat, qungongMap.getCenter().lng]")
         first = page.locator("#gaps tbody tr").nth(0).get_attribute("data-code")
