@@ -55,14 +55,16 @@ def test_leader_filters_animates_switches_and_drills(app, auth, db_url):
         page.select_option("select[name=kind]", "dispute")
         page.fill("input[name=from]", "2013-01-01")
         page.fill("input[name=to]", "2013-12-31")
-        page.click(".filters button[type=submit]")
+        with page.expect_navigation(wait_until="load"):
+            page.click(".filters button[type=submit]")
         page.wait_for_selector(READY, timeout=10_000)
         assert "kind=dispute" in page.url
         assert "from=2013-01-01" in page.url
         assert page.inner_text("#case-total") == str(disputes_2013)
 
         # Month by month: the time control steps through the months of 2013.
-        page.click(".layer-tabs a[data-layer=monthly]")
+        with page.expect_navigation(wait_until="load"):
+            page.click(".layer-tabs a[data-layer=monthly]")
         page.wait_for_selector(READY, timeout=10_000)
         assert "kind=dispute" in page.url
         date = page.locator(".timecontrol-date")
@@ -76,12 +78,14 @@ def test_leader_filters_animates_switches_and_drills(app, auth, db_url):
         assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
 
         # Rates: a classed choropleth with its legend.
-        page.click(".layer-tabs a[data-layer=rates]")
+        with page.expect_navigation(wait_until="load"):
+            page.click(".layer-tabs a[data-layer=rates]")
         page.wait_for_selector(READY, timeout=10_000)
         assert "每千户案件数" in page.locator(".qg-legend").inner_text()
 
         # Hotspots beside the heatmap: legend, layer control, top-20 table.
-        page.click(".layer-tabs a[data-layer=hotspots]")
+        with page.expect_navigation(wait_until="load"):
+            page.click(".layer-tabs a[data-layer=hotspots]")
         page.wait_for_selector(READY, timeout=10_000)
         assert "热点 99% 置信" in page.locator(".qg-legend").inner_text()
         controls = page.locator(".leaflet-control-layers").inner_text()
@@ -91,13 +95,15 @@ def test_leader_filters_animates_switches_and_drills(app, auth, db_url):
 
         # Drill into the first county, then into its second township, by clicking the map.
         _click_map(page, 27.3, 110.2)
-        page.click("a.drill")
+        with page.expect_navigation(wait_until="load"):
+            page.click("a.drill")
         page.wait_for_selector(READY, timeout=10_000)
         assert "area=430521000000" in page.url
         assert "kind=dispute" in page.url
         assert "邵东县" in page.inner_text(".crumbs")
         _click_map(page, 27.15, 110.65)
-        page.click("a.drill")
+        with page.expect_navigation(wait_until="load"):
+            page.click("a.drill")
         page.wait_for_selector(READY, timeout=10_000)
         assert "area=430521101000" in page.url
         assert "廉桥镇" in page.inner_text(".crumbs")

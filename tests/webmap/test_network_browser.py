@@ -111,7 +111,8 @@ def test_header_totals_follow_the_area_and_county_step(app, auth, db_url):
         _zoom(page, 27.1, 110.1, 11)
         page.mouse.click(*_point(page, 27.15, 110.12))
         page.wait_for_selector(".leaflet-popup .drill-county")
-        page.click(".leaflet-popup .drill-county")
+        with page.expect_navigation(wait_until="load"):
+            page.click(".leaflet-popup .drill-county")
         page.wait_for_selector(READY)
         assert "area=430525000000" in page.url
         assert page.locator("h1").inner_text() == "洞口县"
@@ -124,7 +125,8 @@ def test_header_totals_follow_the_area_and_county_step(app, auth, db_url):
         assert page.locator(".totals [data-level=group]").inner_text() == "4"
         assert page.locator(".totals [data-level=station]").inner_text() == "2"
         assert page.locator(".crumbs a", has_text="洞口县").count() == 1
-        page.click(".crumbs .to-city")
+        with page.expect_navigation(wait_until="load"):
+            page.click(".crumbs .to-city")
         page.wait_for_selector(READY)
         assert page.locator(".totals [data-level=village]").inner_text() == "4"
 

@@ -36,7 +36,9 @@ def test_planner_finds_gaps_sites_stations_and_exports(app, auth, db_url, tmp_pa
         assert page.locator(".qg-legend").count() == 1
 
         # Filter to the county: the state is in the URL, townships become choosable.
-        page.select_option("#county", GRID_COUNTY)
+        # Choosing a county submits the form: wait for the new page, not the old one's map.
+        with page.expect_navigation(wait_until="load"):
+            page.select_option("#county", GRID_COUNTY)
         page.wait_for_selector(READY, timeout=20_000)
         assert f"area={GRID_COUNTY}" in page.url
         assert page.locator("#township option").count() == 3
