@@ -5,8 +5,9 @@ pattern binned into H3 cells is a few thousand weighted centroids.  Everything h
 longitude/latitude (EPSG:4326), the frame H3 is defined in; point layers in another CRS are
 reprojected first.
 
-Privacy: a cell or unit with fewer than ``MIN_COUNT`` cases is dropped (``suppress_small``)
-before anything is drawn, so no count below five can be read off a page.
+Privacy: one rule, ``small_counts``: a count of 1 to 4 is never shown, 0 is.  Maps drop such
+cells or units (``suppress_small``), tables print ``<5`` (``mask_small``, ``shown``), so no
+count below five can be read off a page.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ __all__ = [
     "heat_weights",
     "hex_bins",
     "hex_counts",
+    "mask_small",
     "pattern_agreement",
     "rates_per_thousand",
+    "shown",
+    "small_counts",
     "suppress_small",
 ]
 
@@ -258,25 +262,71 @@ def heat_weights(
     return [[float(a), float(b), float(c)] for (a, b), c in zip(latlon, w, strict=True) if c > 0]
 
 
-def suppress_small(
-    gdf: pd.DataFrame, *, count_col: str = "count", min_count: int = MIN_COUNT
-) -> pd.DataFrame:
-    """Drop cells or units with fewer than ``min_count`` cases.
+def small_counts(counts: npt.ArrayLike, *, min_count: int = MIN_COUNT) -> npt.NDArray[np.bool_]:
+    """Where a count must not be shown: the one small-number rule of every page and export.
 
-    Rows are removed rather than merged into their parent H3 cell.  A merged parent would mix
-    cell sizes on one map (a parent is seven times the area, so it reads as a different
-    density) and its value would still be the sum of the small children, which is itself
-    often below the threshold and would need suppressing again.  What leaders look for is
-    concentration; cells with one to four cases carry none, and dropping them also keeps the
-    page small.  Totals shown on a page must therefore be taken before suppression.
+    A count of 1 to ``min_count - 1`` is small.  0 is shown: it says that no case exists,
+    which identifies no one, and a map or table that hid zeros would make "none" and "a few"
+    look alike.  A missing or non-numeric count is small too: an unknown count cannot be
+    shown as safe.
 
-    Rows with a missing count are dropped too: an unknown count cannot be shown as safe.
+    >>> small_counts([0, 1, 4, 5, 12, None]).tolist()
+    [False, True, True, False, False, True]
     """
     if min_count < 1:
         msg = f"min_count must be at least 1, got {min_count}"
         raise ValueError(msg)
-    counts = pd.to_numeric(gdf[count_col], errors="coerce")
-    return gdf.loc[counts.ge(min_count).to_numpy()].copy()
+    values = pd.to_numeric(pd.Series(np.asarray(counts, dtype=object)), errors="coerce")
+    shown = values.eq(0) | values.ge(min_count)
+    return np.asarray(~shown.to_numpy(dtype=bool), dtype=np.bool_)
+
+
+def shown(count: int, *, min_count: int = MIN_COUNT) -> int | str:
+    """One count as a page may show it: ``<5`` when :func:`small_counts` says so.
+
+    >>> shown(3), shown(0), shown(12)
+    ('<5', 0, 12)
+    """
+    return f"<{min_count}" if small_counts([count], min_count=min_count)[0] else count
+
+
+def mask_small(
+    frame: pd.DataFrame,
+    *,
+    count_col: str = "count",
+    columns: tuple[str, ...] = ("count", "rate"),
+    min_count: int = MIN_COUNT,
+) -> pd.DataFrame:
+    """``frame`` with ``columns`` reading ``<5`` in the rows whose count is small.
+
+    For tables that list every unit: a rate is masked with its count, because count and
+    households together give the rate back.  The columns become ``object``; ``frame`` is
+    changed in place and returned.
+    """
+    small = small_counts(frame[count_col], min_count=min_count)
+    for col in columns:
+        if col in frame.columns:
+            values = frame[col].astype(object)
+            values[small] = f"<{min_count}"
+            frame[col] = values
+    return frame
+
+
+def suppress_small(
+    gdf: pd.DataFrame, *, count_col: str = "count", min_count: int = MIN_COUNT
+) -> pd.DataFrame:
+    """Drop the cells or units whose count is small (:func:`small_counts`); zeros stay.
+
+    For maps.  Rows are removed rather than merged into their parent H3 cell.  A merged
+    parent would mix cell sizes on one map (a parent is seven times the area, so it reads as
+    a different density) and its value would still be the sum of the small children, which is
+    itself often below the threshold and would need suppressing again.  What leaders look for
+    is concentration; cells with one to four cases carry none, and dropping them also keeps
+    the page small.  Totals shown on a page must therefore be taken before suppression.
+
+    Rows with a missing count are dropped too: an unknown count cannot be shown as safe.
+    """
+    return gdf.loc[~small_counts(gdf[count_col], min_count=min_count)].copy()
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ from geo.density import (
     heat_weights,
     hex_bins,
     hex_counts,
+    mask_small,
     pattern_agreement,
     rates_per_thousand,
+    shown,
+    small_counts,
     suppress_small,
 )
 
@@ -88,11 +91,39 @@ def test_heat_weights_normalised_to_hottest_cell():
     assert (lon, lat) == pytest.approx(_centre(B), abs=1e-5)
 
 
-def test_suppress_small_drops_below_five_and_missing():
-    df = pd.DataFrame({"count": [0, 4, 5, 12, np.nan]})
+def test_suppress_small_drops_one_to_four_and_missing_keeps_zero():
+    df = pd.DataFrame({"count": [0, 1, 4, 5, 12, np.nan]})
     out = suppress_small(df)
-    assert out["count"].tolist() == [5, 12]
-    assert (suppress_small(df, min_count=13)["count"]).empty
+    assert out["count"].tolist() == [0, 5, 12]
+    assert suppress_small(df, min_count=13)["count"].tolist() == [0]
+    with pytest.raises(ValueError, match="min_count"):
+        suppress_small(df, min_count=0)
+
+
+# One rule for maps, tables and single numbers: 1..4 hidden, 0 and >= 5 shown, unknown hidden.
+RULE = [(0, False), (1, True), (4, True), (5, False), (12, False), (None, True), ("x", True)]
+
+
+@pytest.mark.parametrize(("count", "small"), RULE)
+def test_small_counts_one_rule(count, small):
+    assert small_counts([count]).tolist() == [small]
+
+
+def test_map_table_and_scalar_apply_the_same_rule():
+    counts = [c for c, _ in RULE]
+    hidden = [s for _, s in RULE]
+    frame = pd.DataFrame({"count": counts, "rate": [0.5] * len(counts), "name": "x"})
+    kept = suppress_small(frame)
+    assert kept.index.tolist() == [i for i, s in enumerate(hidden) if not s]
+    masked = mask_small(frame.copy())
+    assert (masked["count"] == "<5").tolist() == hidden
+    assert (masked["rate"] == "<5").tolist() == hidden
+    assert masked["name"].tolist() == ["x"] * len(counts)
+    assert [shown(c) == "<5" for c, _ in RULE if isinstance(c, int)] == [
+        s for c, s in RULE if isinstance(c, int)
+    ]
+    assert shown(0) == 0
+    assert shown(7, min_count=8) == "<8"
 
 
 def test_pattern_agreement_high_for_true_bins_low_for_shuffled():

@@ -27,12 +27,13 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from geo.density import (
-    MIN_COUNT,
     Grid,
     bins_from_counts,
     pattern_agreement,
     rates_per_thousand,
+    shown,
 )
+from geo.density import mask_small as mask_counts
 from geo.density import suppress_small as drop_small
 from geo.hotspots import (
     HOTSPOT_CLASSES,
@@ -162,15 +163,6 @@ def _choices(args: Arguments, name: str, allowed: tuple[str, ...]) -> tuple[str,
         msg = f"parameter {name!r} must be among {', '.join(allowed)}, got {bad}"
         raise QueryError(msg)
     return tuple(v for v in allowed if v in values)
-
-
-def shown(count: int) -> int | str:
-    """A count as leaders may see it: 1 to 4 cases become ``<5`` (0 identifies no one).
-
-    >>> shown(3), shown(0), shown(12)
-    ('<5', 0, 12)
-    """
-    return f"<{MIN_COUNT}" if 0 < count < MIN_COUNT else count
 
 
 def parse_date(raw: str, *, name: str, end: bool) -> dt.date | None:
@@ -371,20 +363,14 @@ class Analysis:
 
 
 def mask_small(frame: pd.DataFrame) -> pd.DataFrame:
-    """Counts and rates of units with fewer than five cases replaced by ``<5``."""
-    small = pd.to_numeric(frame["count"], errors="coerce").lt(MIN_COUNT).to_numpy()
-    hidden = f"<{MIN_COUNT}"
-    for col in ("count", "rate"):
-        if col in frame.columns:
-            values = frame[col].astype(object)
-            if col == "rate":
-                values = pd.Series(
-                    np.round(pd.to_numeric(frame[col], errors="coerce").to_numpy(float), 1),
-                    index=frame.index,
-                ).astype(object)
-            values[small] = hidden
-            frame[col] = values
-    return frame
+    """Rates rounded to 0.1; counts and rates of units with 1 to 4 cases read ``<5``.
+
+    The rule is ``geo.density.small_counts`` (0 is shown), as for every other count.
+    """
+    if "rate" in frame.columns:
+        rates = pd.to_numeric(frame["rate"], errors="coerce").to_numpy(float)
+        frame["rate"] = np.round(rates, 1)
+    return mask_counts(frame, columns=("count", "rate"))
 
 
 def fdr_floor_units(units: int, *, alpha: float) -> int:
