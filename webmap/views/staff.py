@@ -121,6 +121,45 @@ def _options() -> dict[str, str]:
     return {n: request.form.get(n, "").strip() for n in names}
 
 
+def _committed_upload(context: dict[str, Any]) -> tuple[Path, Path, str] | str:
+    """The checked upload a "commit" names: (folder, path, name shown), or the page to show."""
+    token = request.form.get("token", "")
+    if not TOKEN.match(token):
+        abort(400)
+    folder = _upload_dir() / token
+    files = list(folder.iterdir()) if folder.is_dir() else []
+    if not files:
+        context["error"] = _("上传的文件已过期，请重新上传。")
+        return render_template("staff.html", **context)
+    return folder, files[0], files[0].name
+
+
+def _new_upload(context: dict[str, Any], kind: str) -> tuple[Path, Path, str] | str:
+    """Save the uploaded file under a fresh token: (folder, path, name shown), or the page."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        context["error"] = _("请选择要上传的文件。")
+        return render_template("staff.html", **context)
+    shown = Path(upload.filename).name
+    suffix = Path(shown).suffix.lower()
+    if suffix not in KINDS[kind][1]:
+        context["error"] = _(
+            "%(file)s：不支持的文件类型 %(suffix)s，可用：%(ok)s",
+            file=shown,
+            suffix=suffix or "-",
+            ok=" ".join(KINDS[kind][1]),
+        )
+        return render_template("staff.html", **context)
+    folder = _upload_dir() / secrets.token_hex(16)
+    folder.mkdir(parents=True)
+    # keep the user's name for messages, but store under a safe one
+    path = folder / (secure_filename(shown) or f"upload{suffix}")
+    if path.suffix.lower() != suffix:
+        path = path.with_name(f"upload{suffix}")
+    upload.save(path)
+    return folder, path, shown
+
+
 @bp.route("/", methods=["GET", "POST"])
 @rule("staff", area="own")
 def index() -> str:
@@ -138,47 +177,17 @@ def index() -> str:
         abort(400)
     options = _options()
     action = request.form.get("action", "check")
-    if action == "commit":
-        token = request.form.get("token", "")
-        if not TOKEN.match(token):
-            abort(400)
-        folder = _upload_dir() / token
-        files = list(folder.iterdir()) if folder.is_dir() else []
-        if not files:
-            context["error"] = _("上传的文件已过期，请重新上传。")
-            return render_template("staff.html", **context)
-        path = files[0]
-        shown = path.name
-    else:
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            context["error"] = _("请选择要上传的文件。")
-            return render_template("staff.html", **context)
-        shown = Path(upload.filename).name
-        suffix = Path(shown).suffix.lower()
-        if suffix not in KINDS[kind][1]:
-            context["error"] = _(
-                "%(file)s：不支持的文件类型 %(suffix)s，可用：%(ok)s",
-                file=shown,
-                suffix=suffix or "-",
-                ok=" ".join(KINDS[kind][1]),
-            )
-            return render_template("staff.html", **context)
-        token = secrets.token_hex(16)
-        folder = _upload_dir() / token
-        folder.mkdir(parents=True)
-        # keep the user's name for messages, but store under a safe one
-        path = folder / (secure_filename(shown) or f"upload{suffix}")
-        if path.suffix.lower() != suffix:
-            path = path.with_name(f"upload{suffix}")
-        upload.save(path)
-
+    upload = _committed_upload(context) if action == "commit" else _new_upload(context, kind)
+    if isinstance(upload, str):
+        return upload
+    folder, stored, shown = upload
     try:
-        report = _run(kind, path, shown, options, commit=action == "commit")
+        report = _run(kind, stored, shown, options, commit=action == "commit")
     except IngestError as err:
         shutil.rmtree(folder, ignore_errors=True)
         context["error"] = str(err)
         return render_template("staff.html", **context, kind=kind)
+    token = folder.name
     if action == "commit" or not report.ok:
         shutil.rmtree(folder, ignore_errors=True)
         token = ""
