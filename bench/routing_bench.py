@@ -6,11 +6,16 @@ search), OR-Tools guided local search at 2 s, VROOM (exploration 5), qungong's `
 .solve`` and LKH through elkai (the near-optimal reference; its licence restricts use, so it
 is a benchmark anchor only).  Every method sees the same TSPLIB-rounded integer matrix.
 
+The machine is shared, so wall times swell with its load: the load average is printed, and
+beside qungong's wall time its CPU time (qungong runs on one thread, so that is close to its
+wall time on a quiet machine), and LKH's time as the anchor to take ratios to.
+
     .venv/bin/python bench/routing_bench.py [eil51 a280 ...]
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -75,6 +80,8 @@ METHODS = {
 def main(names: list[str]) -> None:
     gaps: dict[str, list[float]] = {m: [] for m in METHODS}
     times: dict[str, list[float]] = {m: [] for m in METHODS}
+    print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
+    cpu: list[float] = []
     header = f"{'instance':9s} {'n':>4s} {'optimum':>8s} | " + " | ".join(
         f"{m:>18s}" for m in METHODS
     )
@@ -84,9 +91,11 @@ def main(names: list[str]) -> None:
         problem = RoutingProblem(distance_m=euc_2d(points))
         cells = []
         for method, run in METHODS.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             tour = run(problem)
             seconds = time.perf_counter() - start
+            if method == "qungong":
+                cpu.append(time.process_time() - start_cpu)
             assert sorted(tour) == list(range(problem.size)), f"{method} lost stops on {name}"
             gap = 100 * (tour_length(problem.distance_m, tour) / OPTIMA[name] - 1)
             gaps[method].append(gap)
@@ -94,7 +103,8 @@ def main(names: list[str]) -> None:
             cells.append(f"{gap:6.2f}% {seconds:6.2f} s")
         print(
             f"{name:9s} {problem.size:4d} {OPTIMA[name]:8d} | "
-            + " | ".join(f"{c:>18s}" for c in cells),
+            + " | ".join(f"{c:>18s}" for c in cells)
+            + f" | qungong CPU {cpu[-1]:5.2f} s",
             flush=True,
         )
     print(
@@ -107,6 +117,10 @@ def main(names: list[str]) -> None:
         f"{'max time':9s} {'':4s} {'':8s} | "
         + " | ".join(f"{'':8s}{max(times[m]):6.2f} s" for m in METHODS)
     )
+    print(f"qungong CPU time: mean {statistics.mean(cpu):.2f} s, max {max(cpu):.2f} s")
+    print("load average at end: %.2f %.2f %.2f" % os.getloadavg())
+    ratio = statistics.mean(times["qungong"]) / statistics.mean(times["LKH (elkai)"])
+    print(f"qungong mean time / LKH mean time = {ratio:.2f}")
     ref = statistics.mean(gaps["LKH (elkai)"])
     print(
         f"qungong mean gap {statistics.mean(gaps['qungong']):.2f}% (target 0.5%), "

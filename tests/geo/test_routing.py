@@ -13,6 +13,7 @@ from geo.routing import (
     RoutingProblem,
     solve,
     solve_ortools,
+    solve_pyvrp,
     solve_vroom,
     straight_line_matrix,
     tour_length,
@@ -45,7 +46,7 @@ def test_straight_line_matrix_matches_geodesic_distance():
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5, 6])
-@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve])
+@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve_pyvrp, solve])
 def test_single_tour_is_optimal_on_small_instances(seed, solver):
     lon, lat = _random_points(8, seed)
     matrix = straight_line_matrix(lon, lat)
@@ -78,7 +79,7 @@ def _day_problem(n: int, *, routes: int, day_minutes: int, seed: int, priority=N
     )
 
 
-@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve])
+@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve_pyvrp, solve])
 def test_day_plans_are_feasible(solver):
     problem = _day_problem(24, routes=3, day_minutes=480, seed=11)
     plan = solver(problem)
@@ -116,6 +117,21 @@ def test_low_priority_stops_are_skipped_first_when_days_are_short():
     assert plan.route_seconds(problem, 0) <= 360 * 60
 
 
-def test_same_problem_same_plan():
-    problem = _day_problem(40, routes=3, day_minutes=480, seed=14)
+@pytest.mark.parametrize("routes", [1, 3])
+def test_same_problem_same_plan(routes):
+    problem = _day_problem(40, routes=routes, day_minutes=480 * 3 // routes, seed=14)
     assert solve(problem).routes == solve(problem).routes
+
+
+def test_one_tour_has_no_improving_two_opt_move():
+    # PyVRP never reverses a stretch of the tour; the OR-Tools descent after it does, so
+    # the plan solve() returns cannot be shortened by reversing any stretch.
+    lon, lat = _random_points(150, seed=21)
+    d = straight_line_matrix(lon, lat)
+    plan = solve(RoutingProblem(distance_m=d))
+    tour = [0, *plan.routes[0]]
+    assert sorted(tour) == list(range(150))
+    t = np.array([*tour, 0])
+    i, j = np.triu_indices(150, k=2)
+    gain = d[t[i], t[i + 1]] + d[t[j], t[j + 1]] - d[t[i], t[j]] - d[t[i + 1], t[j + 1]]
+    assert gain.max() <= 0
