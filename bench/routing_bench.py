@@ -80,7 +80,7 @@ METHODS = {
 def main(names: list[str]) -> None:
     gaps: dict[str, list[float]] = {m: [] for m in METHODS}
     times: dict[str, list[float]] = {m: [] for m in METHODS}
-    print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     cpu: list[float] = []
     header = f"{'instance':9s} {'n':>4s} {'optimum':>8s} | " + " | ".join(
         f"{m:>18s}" for m in METHODS
@@ -118,7 +118,7 @@ def main(names: list[str]) -> None:
         + " | ".join(f"{'':8s}{max(times[m]):6.2f} s" for m in METHODS)
     )
     print(f"qungong CPU time: mean {statistics.mean(cpu):.2f} s, max {max(cpu):.2f} s")
-    print("load average at end: %.2f %.2f %.2f" % os.getloadavg())
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     ratio = statistics.mean(times["qungong"]) / statistics.mean(times["LKH (elkai)"])
     print(f"qungong mean time / LKH mean time = {ratio:.2f}")
     ref = statistics.mean(gaps["LKH (elkai)"])

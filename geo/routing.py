@@ -287,6 +287,7 @@ def solve_pyvrp(
     """
     from pyvrp import Client, Depot, Location, ProblemData, Solution, VehicleType
     from pyvrp import solve as pyvrp_solve
+    from pyvrp.constants import MAX_VALUE
     from pyvrp.stop import MaxIterations
 
     n = problem.size
@@ -303,19 +304,18 @@ def solve_pyvrp(
         )
         for i in range(1, n)
     ]
-    shift = (
-        {"shift_duration": int(problem.route_seconds)} if timed and problem.route_seconds else {}
-    )
+    shift = int(problem.route_seconds) if timed and problem.route_seconds else MAX_VALUE
+    # PyVRP's stubs type matrices oddly (ndarray[int]); any int64 array is what it takes.
+    distance: Any = problem.distance_m.astype(np.int64)
+    duration: Any = problem.travel_s() if timed else np.zeros((n, n), dtype=np.int64)
     data = ProblemData(
         # Locations are only drawn by PyVRP; the matrices below are what it solves on.
         locations=[Location(0.0, 0.0) for _ in range(n)],
         clients=clients,
         depots=[Depot(location=0)],
-        vehicle_types=[VehicleType(num_available=problem.routes, **shift)],
-        distance_matrices=[problem.distance_m.astype(np.int64)],
-        duration_matrices=[
-            problem.travel_s() if timed else np.zeros((n, n), dtype=np.int64),
-        ],
+        vehicle_types=[VehicleType(num_available=problem.routes, shift_duration=shift)],
+        distance_matrices=[distance],
+        duration_matrices=[duration],
     )
     initial = None
     if start is not None and any(start.routes):
