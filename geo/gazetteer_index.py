@@ -148,21 +148,38 @@ class GazetteerIndex:
                 succ = succ_col[row]
                 succ = succ if isinstance(succ, str) and succ else successors.get(code)
                 pending_succ.append((i, succ))
-        # Historic units in parent-first order: a fallback by name needs the parent's canon.
         for i, succ in pending_succ:
-            canon = active_by_code.get(succ, -1) if succ else -1
-            if canon < 0 and not succ:
-                canon = active_by_code.get(self._code[i], -1)
-                if canon < 0:
-                    parent = self._parent[i]
-                    parent_canon = self._canon[parent] if parent >= 0 else -1
-                    if parent_canon >= 0:
-                        canon = active_child_by_name.get((parent_canon, self._name[i]), -1)
-                        if canon < 0 and self._level[i] in (_COUNTY, _TOWNSHIP):
-                            core = core_name(self._name[i], self._level[i])
-                            canon = active_child_by_name.get((parent_canon, "core:" + core), -1)
-            # A historic unit with no active equivalent stands for itself.
-            self._canon[i] = canon if canon >= 0 else i
+            self._canon[i] = self._historic_canon(i, succ, active_by_code, active_child_by_name)
+        self._assign_counties()
+
+    def _historic_canon(
+        self,
+        i: int,
+        succ: str | None,
+        active_by_code: Mapping[str, int],
+        active_child_by_name: Mapping[tuple[int, str], int],
+    ) -> int:
+        """The active unit a historic unit ``i`` now is: its named successor, else the same
+        code, else the same (or suffix-renamed) name under its parent's active unit.
+
+        Called in parent-first order: the fallback by name needs the parent's canon.
+        """
+        canon = active_by_code.get(succ, -1) if succ else -1
+        if canon < 0 and not succ:
+            canon = active_by_code.get(self._code[i], -1)
+            if canon < 0:
+                parent = self._parent[i]
+                parent_canon = self._canon[parent] if parent >= 0 else -1
+                if parent_canon >= 0:
+                    canon = active_child_by_name.get((parent_canon, self._name[i]), -1)
+                    if canon < 0 and self._level[i] in (_COUNTY, _TOWNSHIP):
+                        core = core_name(self._name[i], self._level[i])
+                        canon = active_child_by_name.get((parent_canon, "core:" + core), -1)
+        # A historic unit with no active equivalent stands for itself.
+        return canon if canon >= 0 else i
+
+    def _assign_counties(self) -> None:
+        """Each unit's county (as its active canon), found by walking up the parents."""
         for i in range(len(self._code)):
             j = i
             while j >= 0 and self._level[j] > _COUNTY:

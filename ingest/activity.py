@@ -269,23 +269,35 @@ def _run(
         report.counts[spec.kind] = len(stage) - len(duplicates)
         return
     with report.timed("write"):
-        batch_id = register_queries.record_import(
-            session,
-            kind=spec.kind,
-            filename=report.file,
-            sha256=report.sha256,
-            username=options.username,
-            status="committed",
-            counts={},
-            report={},
-        )
-        report.counts[spec.kind] = spec.insert(session, batch_id=batch_id)
-        for item in items:
-            item["batch_id"] = batch_id
-        queries.add_review_items(session, items)
-        report.status = "committed"
-        report.batch_id = batch_id
-        staging.finish_batch(session, batch_id, counts=report.counts, report=report.as_dict())
+        _write(session, spec=spec, items=items, username=options.username, report=report)
+
+
+def _write(
+    session: Session,
+    *,
+    spec: ActivitySpec,
+    items: list[dict[str, Any]],
+    username: str,
+    report: ImportReport,
+) -> None:
+    """Insert the staged rows and the review items under one new committed batch."""
+    batch_id = register_queries.record_import(
+        session,
+        kind=spec.kind,
+        filename=report.file,
+        sha256=report.sha256,
+        username=username,
+        status="committed",
+        counts={},
+        report={},
+    )
+    report.counts[spec.kind] = spec.insert(session, batch_id=batch_id)
+    for item in items:
+        item["batch_id"] = batch_id
+    queries.add_review_items(session, items)
+    report.status = "committed"
+    report.batch_id = batch_id
+    staging.finish_batch(session, batch_id, counts=report.counts, report=report.as_dict())
 
 
 def _attribute(index: GroupIndex, good: pd.DataFrame, rows: RowFlags) -> pd.DataFrame:

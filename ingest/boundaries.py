@@ -19,12 +19,11 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
+from ingest.boundary_units import prepare_units
 from ingest.errors import IngestError
-from ingest.fields import LEVELS, PARENT_LEVEL, codes_as_text, find_fields, normalise_codes
-from ingest.fields import parent_codes as implied_parent_codes
-from ingest.files import Limits, read_vector, transform_geometries
-from ingest.geometry import geometry_problems, repair
-from ingest.hierarchy import Nesting, check_nesting, is_metric_crs, link_parents, to_metric
+from ingest.fields import LEVELS, PARENT_LEVEL
+from ingest.files import Limits, read_vector
+from ingest.hierarchy import Nesting, check_nesting, link_parents, to_metric
 from ingest.report import ImportReport
 from models import units as unit_queries
 from models.db import transaction
@@ -34,7 +33,6 @@ from models.schema import Generation
 
 KIND = "boundaries"
 DEFAULT_TOLERANCE_M2 = 100.0
-_LEVEL_ZH = {"city": "市", "county": "县", "township": "乡镇", "village": "村", "group": "村民小组"}
 
 
 def import_boundaries(
@@ -119,7 +117,7 @@ def import_boundaries(
     report.sha256 = data.sha256
     report.details.update({"crs": data.crs_source, "encoding": data.encoding, "layer": data.layer})
     with report.timed("check"):
-        units = _prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
+        units = prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
     with transaction(url) as session:
         if commit:
             lock_imports(session)
@@ -136,43 +134,61 @@ def import_boundaries(
         if not report.ok or not commit:
             if report.ok:
                 with report.timed("nesting"):
-                    nesting = _nesting(units, candidates, tolerance_m2)
-                    _report_nesting(units, candidates, nesting, report)
+                    _report_nesting(units, candidates, tolerance_m2, report)
             if trial is not None:
                 trial.rollback()
             report.status = "dry_run" if report.ok else "rejected"
             return report
         gen, created = unit_queries.ensure_generation(session, generation, valid_from=valid_from)
-        # Nesting findings are warnings: they never stop the commit, so the server can take
-        # the COPY (and its index and foreign-key work) while Python measures them.  The
-        # checks read their own snapshot, as the write swaps in the real ids.
-        checked = units.copy()
-        ids = unit_queries.allocate_unit_ids(session, len(units))
-        _assign_ids(units, ids)
-        units["generation_id"] = gen.id
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            write_started = time.perf_counter()
-            # Leaving the pool waits for the COPY, so the transaction never ends under it.
-            written = pool.submit(unit_queries.copy_units, session, units)
-            with report.timed("nesting"):
-                nesting = _nesting(checked, candidates, tolerance_m2)
-                _report_nesting(checked, candidates, nesting, report)
-            written.result()
-            report.timings["write"] = time.perf_counter() - write_started
+        _write_units(session, gen.id, units, candidates, report, tolerance_m2=tolerance_m2)
         report.details["generation_created"] = created
         report.details["generation_active"] = gen.active
-        report.status = "committed"
-        report.batch_id = record_import(
-            session,
-            kind=KIND,
-            filename=report.file,
-            sha256=report.sha256,
-            username=username,
-            status="committed",
-            counts=report.counts,
-            report=report.as_dict(),
-        )
+        _record_batch(session, report, username=username)
     return report
+
+
+def _record_batch(session: Session, report: ImportReport, *, username: str) -> None:
+    """The committed import_batch row (with the report) for the file."""
+    report.status = "committed"
+    report.batch_id = record_import(
+        session,
+        kind=KIND,
+        filename=report.file,
+        sha256=report.sha256,
+        username=username,
+        status="committed",
+        counts=report.counts,
+        report=report.as_dict(),
+    )
+
+
+def _write_units(
+    session: Session,
+    generation_id: int,
+    units: pd.DataFrame,
+    candidates: pd.DataFrame,
+    report: ImportReport,
+    *,
+    tolerance_m2: float,
+) -> None:
+    """COPY the units into the generation while their nesting is measured beside it.
+
+    Nesting findings are warnings: they never stop the commit, so the server can take the
+    COPY (and its index and foreign-key work) while Python measures them.  The checks read
+    their own snapshot, as the write swaps in the real ids.
+    """
+    checked = units.copy()
+    ids = unit_queries.allocate_unit_ids(session, len(units))
+    _assign_ids(units, ids)
+    units["generation_id"] = generation_id
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        write_started = time.perf_counter()
+        # Leaving the pool waits for the COPY, so the transaction never ends under it.
+        written = pool.submit(unit_queries.copy_units, session, units)
+        with report.timed("nesting"):
+            _report_nesting(checked, candidates, tolerance_m2, report)
+        written.result()
+        report.timings["write"] = time.perf_counter() - write_started
 
 
 def default_generation_name(today: dt.date | None = None) -> str:
@@ -207,149 +223,6 @@ def _from_base(
     report.counts["copied_from_base"] = copied["copied"]
     report.counts["replaced_from_base"] = copied["replaced"]
     return gen
-
-
-def _prepare_units(
-    frame: pd.DataFrame,
-    shown: str,
-    *,
-    level: str | None,
-    fields: dict[str, str] | None,
-    report: ImportReport,
-) -> pd.DataFrame:
-    """Units from the file's features: codes, levels, names, repaired lon/lat MultiPolygons."""
-    columns = [c for c in frame.columns if c != frame.geometry.name]
-    try:
-        found = find_fields(columns, fields)
-    except KeyError as exc:
-        msg = f"has no field {exc.args[0]!r}; its fields are: {', '.join(columns)}"
-        raise IngestError(shown, msg) from exc
-    for key in ("code", "name"):
-        if key not in found:
-            msg = (
-                f"no {key} field recognised (未识别{'代码' if key == 'code' else '名称'}字段); "
-                f"its fields are: {', '.join(columns) or 'none'}; pass fields={{'{key}': ...}}"
-            )
-            raise IngestError(shown, msg)
-    report.details["fields"] = found
-    n = len(frame)
-    report.counts["features"] = n
-    if n == 0:
-        raise IngestError(shown, "holds no features (没有要素)")
-    feature = pd.Series([f"feature {i}" for i in range(1, n + 1)])
-
-    raw_codes = codes_as_text(frame[found["code"]]).reset_index(drop=True)
-    code, code_level, code_problem = normalise_codes(raw_codes)
-    for i in np.flatnonzero(code_problem.notna().to_numpy()):
-        report.add("error", feature[i], str(code_problem[i]), "代码有误")
-    names = frame[found["name"]].reset_index(drop=True)
-    names = pd.Series(
-        [(v.strip() or None) if type(v) is str else _text_or_none(v) for v in names.tolist()],
-        dtype=object,
-    )
-    for i in np.flatnonzero(names.isna().to_numpy() & code.notna().to_numpy()):
-        report.add("error", feature[i], f"unit {code[i]} has no name (缺少名称)", "缺少名称")
-
-    if level is not None:
-        wrong = code_level.notna() & (code_level != level)
-        for i in np.flatnonzero(wrong.to_numpy()):
-            report.add(
-                "error",
-                feature[i],
-                f"mixed levels: code {code[i]} is a {code_level[i]}, not a {level} "
-                "(层级不一致); split the file or fix the code",
-                f"层级不一致：{code[i]} 是{_LEVEL_ZH[code_level[i]]}级",
-            )
-    # Check and repair in the file's own coordinates, as the surveyor drew them: a sliver
-    # that collapsed there can turn into a tiny triangle after projection to lon/lat.
-    geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
-    bad_geom = np.zeros(n, dtype=bool)
-    for i, problem in geometry_problems(geoms):
-        bad_geom[i] = True
-        report.add("error", feature[i], f"{_label(code[i])}{problem}", problem)
-    fixed = np.full(n, None, dtype=object)
-    ok = np.flatnonzero(~bad_geom)
-    fixed[ok], repairs = repair(geoms[ok])
-    for j, note in repairs:
-        i = int(ok[j])
-        report.add("repair", feature[i], f"{_label(code[i])}{note}", "几何已修复")
-    report.counts["repaired"] = len(repairs)
-    emptied = ok[shapely.is_empty(fixed[ok])]
-    for i in emptied:
-        bad_geom[i] = True
-        report.add("error", feature[i], f"{_label(code[i])}no area left after repair", "修复后为空")
-    fixed[bad_geom] = None
-    in_metric = fixed if is_metric_crs(frame.crs) else None
-    fixed = transform_geometries(fixed, frame.crs, "EPSG:4326")
-
-    units = pd.DataFrame(
-        {
-            "row": np.arange(1, n + 1),
-            "code": code,
-            "level": code_level,
-            "name": names,
-            "geom": fixed,
-            "geom_m": in_metric if in_metric is not None else np.full(n, None, dtype=object),
-        }
-    )
-    for key in ("households", "population"):
-        if key in found:
-            values = pd.to_numeric(frame[found[key]].reset_index(drop=True), errors="coerce")
-            units[key] = values.round().astype("Int64")
-        else:
-            units[key] = pd.array([pd.NA] * n, dtype="Int64")
-    usable = units["code"].notna() & units["name"].notna() & ~bad_geom
-    units = _merge_duplicates(units[usable].copy(), report)
-    units["county_code"] = [c[:6] for c in units["code"].tolist()]
-    units["parent_code"] = implied_parent_codes(units["code"], units["level"])
-    counts = units["level"].value_counts()
-    for lvl in LEVELS:
-        if lvl in counts:
-            report.counts[lvl] = int(counts[lvl])
-    report.counts["units"] = len(units)
-    return units.reset_index(drop=True)
-
-
-def _merge_duplicates(units: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
-    """One row per code: parts of one unit (same code and name) merge; else it is an error."""
-    dup = units["code"].duplicated(keep=False)
-    if not dup.any():
-        return units
-    keep = units[~dup]
-    merged = []
-    for code, group in units[dup].groupby("code", sort=False):
-        rows = ", ".join(str(r) for r in group["row"])
-        if group["name"].nunique() > 1:
-            names = " / ".join(group["name"].unique())
-            report.add(
-                "error",
-                f"features {rows}",
-                f"duplicate code {code} for different units ({names}) (代码重复)",
-                f"代码 {code} 重复",
-            )
-            continue
-        first = group.iloc[[0]].copy()
-        union = shapely.union_all(np.asarray(group["geom"].to_numpy(), dtype=object))
-        first["geom"] = [shapely.multipolygons(shapely.get_parts(union))]
-        first["geom_m"] = None
-        report.add(
-            "repair",
-            f"features {rows}",
-            f"{len(group)} features of unit {code} ({group['name'].iat[0]}) merged into one",
-            "同一单位的多个要素已合并",
-        )
-        merged.append(first)
-    return pd.concat([keep, *merged]).sort_values("row")
-
-
-def _text_or_none(value: object) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return str(value).strip() or None
-
-
-def _label(code: object) -> str:
-    return f"unit {code}: " if isinstance(code, str) else ""
 
 
 def _link(
@@ -416,8 +289,10 @@ def _nesting(units: pd.DataFrame, candidates: pd.DataFrame, tolerance_m2: float)
 
 
 def _report_nesting(
-    units: pd.DataFrame, candidates: pd.DataFrame, nesting: Nesting, report: ImportReport
+    units: pd.DataFrame, candidates: pd.DataFrame, tolerance_m2: float, report: ImportReport
 ) -> None:
+    """Measure spills, gaps and overlaps and add each as a warning."""
+    nesting = _nesting(units, candidates, tolerance_m2)
     rows = units["row"].to_numpy()
     codes = units["code"].to_numpy()
     levels = units["level"].to_numpy()

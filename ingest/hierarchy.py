@@ -17,8 +17,8 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ingest.crs import transform_geometries, transformer
 from ingest.fields import PARENT_LEVEL
-from ingest.files import transform_geometries, transformer
 
 METRIC_CRS = "EPSG:4546"
 # Levels that may stand without a parent: the city unit is optional in the database.

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geo.coords import canonical_source, to_wgs84
-from ingest.files import NEAR_MARGIN_DEG, SHAOYANG_BOUNDS
+from ingest.crs import NEAR_MARGIN_DEG, SHAOYANG_BOUNDS
 
 __all__ = ["PROBLEMS", "Points", "near_shaoyang", "read_points"]
 

@@ -12,17 +12,18 @@ station of each village it names, and the officers (teams) of each group (townsh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from geo.coords import canonical_source
 from ingest.errors import IngestError
-from ingest.fields import codes_as_text, normalise_codes
 from ingest.files import Limits, check_upload_size, file_sha256
 from ingest.points import PROBLEMS, read_points
+from ingest.register_units import RegisterKind, match_units
 from ingest.report import ImportReport
 from ingest.tables import match_columns, read_table
 from models import registers as register_queries
@@ -86,17 +87,9 @@ _RECORD_NAME = {
 }
 
 
-@dataclass(frozen=True)
-class _Kind:
-    kind: str  # import_batch.kind
-    level: str  # the unit level each row belongs to
-    ancestors: tuple[str, ...]  # name columns above it, nearest first
-    count_key: str
-
-
-_STATION = _Kind("stations", "village", ("township", "county"), "stations")
-_OFFICER = _Kind("officers", "group", ("village", "township", "county"), "officers")
-_TEAM = _Kind("teams", "township", ("county",), "teams")
+_STATION = RegisterKind("stations", "village", ("township", "county"), "stations")
+_OFFICER = RegisterKind("officers", "group", ("village", "township", "county"), "officers")
+_TEAM = RegisterKind("teams", "township", ("county",), "teams")
 
 
 def find_columns(columns: list[str], kind: str) -> dict[str, str]:
@@ -225,7 +218,7 @@ def import_teams(
 def _import(
     url: str,
     path: str | Path,
-    kind: _Kind,
+    kind: RegisterKind,
     *,
     generation: str | None,
     crs: str,
@@ -243,9 +236,42 @@ def _import(
     report = ImportReport(kind=kind.kind, file=shown, sha256=file_sha256(path))
     with report.timed("read"):
         table = read_table(path, shown=shown, sheet=sheet)
+    cols = _columns(table, kind, shown)
+    report.details["columns"] = cols
+    report.counts["rows"] = len(table)
+    if table.empty:
+        raise IngestError(shown, "has no data rows (没有数据)")
+    rows = pd.Series([f"row {i + 2}" for i in range(len(table))])
+
+    with transaction(url) as session:
+        if commit:
+            register_queries.lock_imports(session)
+        earlier = register_queries.committed_batch(session, kind.kind, report.sha256)
+        if earlier is not None:
+            return report.already_imported(earlier.id, earlier.started_at, earlier.username)
+        gen_id = _generation(session, generation, shown, report)
+        with report.timed("match"):
+            units = register_queries.unit_lookup(session, gen_id, (kind.level,))
+            unit_id = match_units(table, cols, kind, units, rows, report)
+            frame = _records(table, cols, kind, unit_id, units, crs, rows, report)
+        if frame is not None and kind is not _OFFICER:
+            _place_at_units(session, frame, report)
+        if not report.ok or frame is None:
+            report.status = "rejected"
+            return report
+        report.counts[kind.count_key] = len(frame)
+        if not commit:
+            report.status = "dry_run"
+            return report
+        with report.timed("write"):
+            _write(session, kind, frame, report, username=username)
+    return report
+
+
+def _columns(table: pd.DataFrame, kind: RegisterKind, shown: str) -> dict[str, str]:
+    """The table's headers by our keys; refused without a name or a way to find the unit."""
     record_kind = kind.kind[:-1]
     cols = find_columns(list(table.columns), record_kind)
-    report.details["columns"] = cols
     if "name" not in cols:
         msg = (
             f"no {record_kind} name column (e.g. {_RECORD_NAME[record_kind][0]}); "
@@ -259,185 +285,70 @@ def _import(
             f"{', '.join(table.columns)}"
         )
         raise IngestError(shown, msg)
-    report.counts["rows"] = len(table)
-    if table.empty:
-        raise IngestError(shown, "has no data rows (没有数据)")
-    rows = pd.Series([f"row {i + 2}" for i in range(len(table))])
+    return cols
 
-    with transaction(url) as session:
-        if commit:
-            register_queries.lock_imports(session)
-        earlier = register_queries.committed_batch(session, kind.kind, report.sha256)
-        if earlier is not None:
-            return report.already_imported(earlier.id, earlier.started_at, earlier.username)
-        gen = (
-            unit_queries.get_generation(session, generation)
+
+def _generation(session: Session, generation: str | None, shown: str, report: ImportReport) -> int:
+    """The id of the named boundary generation, or of the active one."""
+    gen = (
+        unit_queries.get_generation(session, generation)
+        if generation
+        else unit_queries.active_generation(session)
+    )
+    if gen is None:
+        msg = (
+            f"no boundary generation {generation!r}"
             if generation
-            else unit_queries.active_generation(session)
+            else "no active boundary generation: import boundaries first"
         )
-        if gen is None:
-            msg = (
-                f"no boundary generation {generation!r}"
-                if generation
-                else "no active boundary generation: import boundaries first"
-            )
-            raise IngestError(shown, msg)
-        report.generation = gen.name
-        with report.timed("match"):
-            units = register_queries.unit_lookup(session, gen.id, (kind.level,))
-            unit_id = _match_units(table, cols, kind, units, rows, report)
-            frame = _records(table, cols, kind, unit_id, units, crs, rows, report)
-        if frame is not None and kind is not _OFFICER:
-            need = frame.loc[frame["lon"].isna(), "unit_id"].astype(int).tolist()
-            points = register_queries.representative_points(session, need)
-            fill = frame["lon"].isna()
-            frame.loc[fill, "lon"] = [points[i][0] for i in frame.loc[fill, "unit_id"]]
-            frame.loc[fill, "lat"] = [points[i][1] for i in frame.loc[fill, "unit_id"]]
-            report.counts["located_by_register"] = int((~fill).sum())
-            report.counts["located_by_unit"] = int(fill.sum())
-        if not report.ok or frame is None:
-            report.status = "rejected"
-            return report
-        report.counts[kind.count_key] = len(frame)
-        if not commit:
-            report.status = "dry_run"
-            return report
-        with report.timed("write"):
-            if kind is _STATION:
-                register_queries.upsert_stations(session, frame)
-            elif kind is _OFFICER:
-                register_queries.replace_officers(session, frame)
-            else:
-                register_queries.replace_teams(session, frame)
-            report.status = "committed"
-            report.batch_id = register_queries.record_import(
-                session,
-                kind=kind.kind,
-                filename=shown,
-                sha256=report.sha256,
-                username=username,
-                status="committed",
-                counts=report.counts,
-                report=report.as_dict(),
-            )
-    return report
+        raise IngestError(shown, msg)
+    report.generation = gen.name
+    return int(gen.id)
 
 
-def _match_units(
-    table: pd.DataFrame,
-    cols: dict[str, str],
-    kind: _Kind,
-    units: pd.DataFrame,
-    rows: pd.Series,
+def _place_at_units(session: Session, frame: pd.DataFrame, report: ImportReport) -> None:
+    """Rows without coordinates get their unit's representative point."""
+    need = frame.loc[frame["lon"].isna(), "unit_id"].astype(int).tolist()
+    points = register_queries.representative_points(session, need)
+    fill = frame["lon"].isna()
+    frame.loc[fill, "lon"] = [points[i][0] for i in frame.loc[fill, "unit_id"]]
+    frame.loc[fill, "lat"] = [points[i][1] for i in frame.loc[fill, "unit_id"]]
+    report.counts["located_by_register"] = int((~fill).sum())
+    report.counts["located_by_unit"] = int(fill.sum())
+
+
+def _write(
+    session: Session,
+    kind: RegisterKind,
+    frame: pd.DataFrame,
     report: ImportReport,
-) -> pd.Series:
-    """Each row's unit id, by code where given, else by name path; errors for the rest."""
-    n = len(table)
-    unit_id = pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
-    by_code = units.set_index("code")["id"]
-    level_zh = {"village": "村", "group": "村民小组", "township": "乡镇"}[kind.level]
-    has_code = pd.Series(np.zeros(n, dtype=bool))
-    if "code" in cols:
-        raw = codes_as_text(table[cols["code"]])
-        has_code = raw.notna()
-        code, level, problem = normalise_codes(raw)
-        for i in np.flatnonzero(has_code & problem.notna()):
-            report.add("error", rows[i], str(problem[i]), "代码有误")
-        wrong_level = has_code & code.notna() & (level != kind.level)
-        for i in np.flatnonzero(wrong_level):
-            report.add(
-                "error",
-                rows[i],
-                f"code {code[i]} is a {level[i]}, but a {kind.kind[:-1]} belongs to a {kind.level}",
-                f"代码层级不对，应为{level_zh}代码",
-            )
-        ok = has_code & code.notna() & (level == kind.level)
-        found = code[ok].map(by_code)
-        for i in np.flatnonzero(ok)[found.isna().to_numpy()]:
-            report.add(
-                "error",
-                rows[i],
-                f"no {kind.level} with code {code[i]} in generation {report.generation}",
-                f"找不到代码为 {code[i]} 的{level_zh}",
-            )
-        unit_id[found.index] = found.astype("Int64")
-    if kind.level in cols:
-        by_name = ~has_code & table[cols[kind.level]].notna()
-        _match_by_name(table, cols, kind, units, rows, report, by_name, unit_id)
-        no_unit = ~has_code & table[cols[kind.level]].isna()
-    else:
-        no_unit = ~has_code
-    for i in np.flatnonzero(no_unit):
-        report.add(
-            "error",
-            rows[i],
-            f"neither a code nor a {kind.level} name: cannot tell where it belongs",
-            f"缺少{level_zh}代码或名称",
-        )
-    return unit_id
-
-
-def _match_by_name(
-    table: pd.DataFrame,
-    cols: dict[str, str],
-    kind: _Kind,
-    units: pd.DataFrame,
-    rows: pd.Series,
-    report: ImportReport,
-    mask: pd.Series,
-    unit_id: pd.Series,
+    *,
+    username: str,
 ) -> None:
-    """Match rows by unit name and whichever ancestor names the table gives (a merge)."""
-    if not mask.any():
-        return
-    ancestor_cols = ("parent_name", "grandparent_name", "great_grandparent_name")
-    given = [(a, c) for a, c in zip(kind.ancestors, ancestor_cols, strict=False) if a in cols]
-    left = pd.DataFrame({"pos": np.flatnonzero(mask), "name": table.loc[mask, cols[kind.level]]})
-    for a, _ in given:
-        left[a] = table.loc[mask, cols[a]].to_numpy()
-    right = units[["id", "name", *[c for _, c in given]]].rename(columns={c: a for a, c in given})
-    on = ["name"] + [a for a, _ in given]
-    # A blank ancestor cell means "not given": match those rows on the name alone.
-    merged = left.merge(right, on="name", how="left", suffixes=("", "_unit"))
-    keep = pd.Series(True, index=merged.index)
-    for a in on[1:]:
-        keep &= merged[a].isna() | (merged[a] == merged[f"{a}_unit"])
-    merged = merged[keep & merged["id"].notna()]
-    hits = merged.groupby("pos")["id"].agg(["first", "count"])
-    for pos in left["pos"]:
-        path = " / ".join(
-            str(table.at[pos, cols[a]])
-            for a, _ in reversed(given)
-            if pd.notna(table.at[pos, cols[a]])
-        )
-        label = (
-            f"{path} / {table.at[pos, cols[kind.level]]}"
-            if path
-            else str(table.at[pos, cols[kind.level]])
-        )
-        if pos not in hits.index:
-            report.add(
-                "error",
-                rows[pos],
-                f"no {kind.level} named {label} in generation {report.generation}",
-                f"找不到 {label}",
-            )
-        elif hits.at[pos, "count"] > 1:
-            report.add(
-                "error",
-                rows[pos],
-                f"{hits.at[pos, 'count']} {kind.level}s are named {label}; add the "
-                f"{' / '.join(kind.ancestors)} names or the code",
-                f"名称 {label} 不唯一，请补充上级名称或代码",
-            )
-        else:
-            unit_id.iat[pos] = int(hits.at[pos, "first"])
+    """Store the rows (stations upserted, officers and teams replaced) and the batch."""
+    if kind is _STATION:
+        register_queries.upsert_stations(session, frame)
+    elif kind is _OFFICER:
+        register_queries.replace_officers(session, frame)
+    else:
+        register_queries.replace_teams(session, frame)
+    report.status = "committed"
+    report.batch_id = register_queries.record_import(
+        session,
+        kind=kind.kind,
+        filename=report.file,
+        sha256=report.sha256,
+        username=username,
+        status="committed",
+        counts=report.counts,
+        report=report.as_dict(),
+    )
 
 
 def _records(
     table: pd.DataFrame,
     cols: dict[str, str],
-    kind: _Kind,
+    kind: RegisterKind,
     unit_id: pd.Series,
     units: pd.DataFrame,
     default_crs: str,
@@ -456,24 +367,7 @@ def _records(
     county = unit_id.map(units.set_index("id")["county_code"])
     out = pd.DataFrame({"unit_id": unit_id, "county_code": county, "name": names})
     if kind is _STATION:
-        dup = unit_id.notna() & unit_id.duplicated(keep=False)
-        code_of = units.set_index("id")["code"]
-        for uid, group in pd.Series(np.flatnonzero(dup)).groupby(unit_id[dup].to_numpy()):
-            where = ", ".join(rows[i] for i in group)
-            report.add(
-                "error",
-                where,
-                f"two stations for village {code_of[uid]}; a village has one station",
-                "同一村有多个工作站",
-            )
-        out["address"] = column("address")
-        out["phone"] = column("phone")
-        opened = pd.to_datetime(column("opened_on"), errors="coerce", format="mixed")
-        for i in np.flatnonzero(column("opened_on").notna() & opened.isna()):
-            report.add(
-                "error", rows[i], f"date {column('opened_on')[i]!r} not understood", "日期有误"
-            )
-        out["opened_on"] = opened.dt.date.astype(object).where(opened.notna(), None)
+        _station_fields(out, column, units, rows, report)
     elif kind is _OFFICER:
         out["phone"] = column("phone")
         out["id_no"] = column("id_no")
@@ -497,6 +391,33 @@ def _records(
         return None
     out["unit_id"] = out["unit_id"].astype(np.int64)
     return out
+
+
+def _station_fields(
+    out: pd.DataFrame,
+    column: Callable[[str], pd.Series],
+    units: pd.DataFrame,
+    rows: pd.Series,
+    report: ImportReport,
+) -> None:
+    """A station's address, phone and opening date; one station per village."""
+    unit_id = out["unit_id"]
+    dup = unit_id.notna() & unit_id.duplicated(keep=False)
+    code_of = units.set_index("id")["code"]
+    for uid, group in pd.Series(np.flatnonzero(dup)).groupby(unit_id[dup].to_numpy()):
+        where = ", ".join(rows[i] for i in group)
+        report.add(
+            "error",
+            where,
+            f"two stations for village {code_of[uid]}; a village has one station",
+            "同一村有多个工作站",
+        )
+    out["address"] = column("address")
+    out["phone"] = column("phone")
+    opened = pd.to_datetime(column("opened_on"), errors="coerce", format="mixed")
+    for i in np.flatnonzero(column("opened_on").notna() & opened.isna()):
+        report.add("error", rows[i], f"date {column('opened_on')[i]!r} not understood", "日期有误")
+    out["opened_on"] = opened.dt.date.astype(object).where(opened.notna(), None)
 
 
 def _coordinates(

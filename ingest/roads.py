@@ -151,18 +151,7 @@ def import_roads(
     columns = [str(c) for c in lines.columns if c != "geometry"]
     cls = _pick(columns, _CLASS_FIELDS, class_field, shown)
     name_col = _pick(columns, _NAME_FIELDS, None, shown)
-    classes = (
-        lines[cls].fillna("unclassified").astype(str)
-        if cls
-        else pd.Series("unclassified", index=lines.index)
-    )
-    table = dict(DEFAULT_SPEEDS_KMH, **(speeds or {}))
-    unknown = sorted(set(classes) - set(table))
-    if unknown:
-        raise IngestError(
-            shown,
-            f"no speed for road class(es) {', '.join(unknown[:10])}: add them to a speed table (--speeds)",
-        )
+    classes, table = _classes_and_speeds(lines, cls, speeds, shown)
     metric = lines.assign(road_class=classes.to_numpy()).to_crs("EPSG:4546")
     metric = metric.reset_index(drop=True)
     graph = road_graph(metric, class_column="road_class", speeds=table)
@@ -187,8 +176,41 @@ def import_roads(
         km=round(float(metric.length.sum()) / 1000, 1),
         classes=roads["road_class"].value_counts().to_dict(),
     )
-    if not commit:
-        return report
+    if commit:
+        _replace(url, path, roads, table, report, shown=shown, username=username)
+    return report
+
+
+def _classes_and_speeds(
+    lines: gpd.GeoDataFrame, cls: str | None, speeds: Mapping[str, float] | None, shown: str
+) -> tuple[pd.Series, dict[str, float]]:
+    """Each line's road class and the speed table; a class without a speed is refused."""
+    classes = (
+        lines[cls].fillna("unclassified").astype(str)
+        if cls
+        else pd.Series("unclassified", index=lines.index)
+    )
+    table = dict(DEFAULT_SPEEDS_KMH, **(speeds or {}))
+    unknown = sorted(set(classes) - set(table))
+    if unknown:
+        raise IngestError(
+            shown,
+            f"no speed for road class(es) {', '.join(unknown[:10])}: add them to a speed table (--speeds)",
+        )
+    return classes, table
+
+
+def _replace(
+    url: str,
+    path: Path,
+    roads: gpd.GeoDataFrame,
+    table: dict[str, float],
+    report: RoadReport,
+    *,
+    shown: str,
+    username: str,
+) -> None:
+    """Replace every road with ``roads`` under a new batch, unless they are already in use."""
     # The speed table is part of what was imported: the same lines at other speeds are new.
     digest = hashlib.sha256(path.read_bytes())
     digest.update(repr(sorted(table.items())).encode())
@@ -200,7 +222,7 @@ def import_roads(
         if earlier is not None and current_batch(session) == earlier.id:
             report["status"] = "already_imported"
             report["batch_id"] = earlier.id
-            return report
+            return
         batch = registers.record_import(
             session,
             kind="roads",
@@ -213,4 +235,3 @@ def import_roads(
         )
         replace_roads(session, roads, batch_id=batch)
     report["status"] = "committed"
-    return report

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from models.db import rowcount
 from models.registers import audit
@@ -237,62 +238,12 @@ def resolve_review_item(
     if not record:
         msg = "this row has problems besides its place; fix the file and import it again"
         raise ValueError(msg)
-    generation_id = active_generation_id(session)
-    unit = None
-    if generation_id is not None:
-        unit = covering_group(session, generation_id=generation_id, lon=lon, lat=lat)
-    if unit is None:
-        msg = f"point {lon:.6f}, {lat:.6f} lies outside every villager group"
-        raise ValueError(msg)
-    unit_id, county, code = unit
-    if not code.startswith(prefix):
-        msg = f"point {lon:.6f}, {lat:.6f} lies outside your area"
-        raise ValueError(msg)
-    place = {
-        "geom": f"SRID={SRID};POINT({lon!r} {lat!r})",
-        "unit_id": unit_id,
-        "county_code": county,
-        "township_code": code[:9] + "000",
-        "village_code": code[:12],
-        "group_code": code,
-        "batch_id": item.batch_id,
-    }
+    place = _place(session, lon=lon, lat=lat, prefix=prefix)
+    place["batch_id"] = item.batch_id
     if item.kind == "case":
-        fields = {k: record.get(k) for k in ("case_no", "kind", "status", "petitioner", "phone")}
-        fields |= {k: record.get(k) for k in ("summary", "address")}
-        fields["opened_on"] = dt.date.fromisoformat(record["opened_on"])
-        closed = record.get("closed_on")
-        fields["closed_on"] = dt.date.fromisoformat(closed) if closed else None
-        sql = text(
-            """
-            INSERT INTO case_record (case_no, kind, status, opened_on, closed_on, petitioner,
-                phone, summary, address, geom, source_crs, location_method, location_score,
-                unit_id, county_code, township_code, village_code, group_code, batch_id)
-            VALUES (:case_no, :kind, :status, :opened_on, :closed_on, :petitioner, :phone,
-                :summary, :address, ST_GeomFromEWKT(:geom), 'wgs84', 'manual', 1.0, :unit_id,
-                :county_code, :township_code, :village_code, :group_code, :batch_id)
-            RETURNING id
-            """
-        )
+        sql, fields = _case_insert(record)
     else:
-        fields = {
-            "team_id": record.get("team_id"),
-            "household": record.get("household"),
-            "visited_at": dt.datetime.fromisoformat(record["visited_at"]),
-        }
-        sql = text(
-            """
-            INSERT INTO visit (team_id, household, visited_at, geom, source_crs, source_lon,
-                source_lat, unit_id, county_code, township_code, village_code, group_code,
-                batch_id, natural_key)
-            VALUES (:team_id, :household, :visited_at, ST_GeomFromEWKT(:geom), 'wgs84', :lon,
-                :lat, :unit_id, :county_code, :township_code, :village_code, :group_code,
-                :batch_id, visit_natural_key(:team_id, :household,
-                date_part('epoch', CAST(:visited_at AS timestamptz)), :lon, :lat))
-            RETURNING id
-            """
-        )
-        fields |= {"lon": lon, "lat": lat}
+        sql, fields = _visit_insert(record, lon=lon, lat=lat)
     new_id = int(session.scalar(sql, {**fields, **place}))
     session.execute(
         update(ReviewItem)
@@ -305,4 +256,74 @@ def resolve_review_item(
         action="review.resolve",
         detail={"item": item_id, "kind": item.kind, "id": new_id, "lon": lon, "lat": lat},
     )
-    return {"kind": item.kind, "id": new_id, "group_code": code}
+    return {"kind": item.kind, "id": new_id, "group_code": place["group_code"]}
+
+
+def _place(session: Session, *, lon: float, lat: float, prefix: str) -> dict[str, Any]:
+    """The point and its group's codes, by the one attribution rule (``covering_group``)."""
+    generation_id = active_generation_id(session)
+    unit = None
+    if generation_id is not None:
+        unit = covering_group(session, generation_id=generation_id, lon=lon, lat=lat)
+    if unit is None:
+        msg = f"point {lon:.6f}, {lat:.6f} lies outside every villager group"
+        raise ValueError(msg)
+    unit_id, county, code = unit
+    if not code.startswith(prefix):
+        msg = f"point {lon:.6f}, {lat:.6f} lies outside your area"
+        raise ValueError(msg)
+    return {
+        "geom": f"SRID={SRID};POINT({lon!r} {lat!r})",
+        "unit_id": unit_id,
+        "county_code": county,
+        "township_code": code[:9] + "000",
+        "village_code": code[:12],
+        "group_code": code,
+    }
+
+
+def _case_insert(record: dict[str, Any]) -> tuple[TextClause, dict[str, Any]]:
+    """The INSERT of a case placed by hand, and its fields from the review item's record."""
+    fields = {k: record.get(k) for k in ("case_no", "kind", "status", "petitioner", "phone")}
+    fields |= {k: record.get(k) for k in ("summary", "address")}
+    fields["opened_on"] = dt.date.fromisoformat(record["opened_on"])
+    closed = record.get("closed_on")
+    fields["closed_on"] = dt.date.fromisoformat(closed) if closed else None
+    sql = text(
+        """
+        INSERT INTO case_record (case_no, kind, status, opened_on, closed_on, petitioner,
+            phone, summary, address, geom, source_crs, location_method, location_score,
+            unit_id, county_code, township_code, village_code, group_code, batch_id)
+        VALUES (:case_no, :kind, :status, :opened_on, :closed_on, :petitioner, :phone,
+            :summary, :address, ST_GeomFromEWKT(:geom), 'wgs84', 'manual', 1.0, :unit_id,
+            :county_code, :township_code, :village_code, :group_code, :batch_id)
+        RETURNING id
+        """
+    )
+    return sql, fields
+
+
+def _visit_insert(
+    record: dict[str, Any], *, lon: float, lat: float
+) -> tuple[TextClause, dict[str, Any]]:
+    """The INSERT of a visit placed by hand (with its natural key), and its fields."""
+    fields = {
+        "team_id": record.get("team_id"),
+        "household": record.get("household"),
+        "visited_at": dt.datetime.fromisoformat(record["visited_at"]),
+        "lon": lon,
+        "lat": lat,
+    }
+    sql = text(
+        """
+        INSERT INTO visit (team_id, household, visited_at, geom, source_crs, source_lon,
+            source_lat, unit_id, county_code, township_code, village_code, group_code,
+            batch_id, natural_key)
+        VALUES (:team_id, :household, :visited_at, ST_GeomFromEWKT(:geom), 'wgs84', :lon,
+            :lat, :unit_id, :county_code, :township_code, :village_code, :group_code,
+            :batch_id, visit_natural_key(:team_id, :household,
+            date_part('epoch', CAST(:visited_at AS timestamptz)), :lon, :lat))
+        RETURNING id
+        """
+    )
+    return sql, fields

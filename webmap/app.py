@@ -77,6 +77,35 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``QUNGONG_NODE_MODULES``) unless ``test_config`` gives it.
     """
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "var" / "instance"))
+    _configure(app, test_config)
+
+    from webmap import access, auth, csrf, db, errors, headers, i18n, vendor
+
+    db.init_app(app)
+    Compress(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    headers.init_app(app)
+    vendor.init_app(app)
+    # Order of the before-request hooks: who asks (auth), may they (access), CSRF.
+    app.register_blueprint(auth.bp)
+    access.init_app(app)
+    csrf.init_app(app)
+    _register_views(app)
+
+    @app.context_processor
+    def inject_nav() -> dict[str, Any]:
+        # Only the pages the user may open; the language switch keeps the page's query.
+        return {
+            "nav": [(e, label) for e, label in NAV if auth.may_open(e)],
+            "lang_url": _lang_url,
+        }
+
+    return app
+
+
+def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Defaults, then ``test_config``, then the database URL and secret key if still unset."""
     app.config.from_mapping(_defaults())
     if test_config:
         app.config.from_mapping(test_config)
@@ -86,7 +115,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from webmap import access, auth, csrf, db, errors, headers, i18n, vendor
+
+def _register_views(app: Flask) -> None:
+    """Every page, API and OGC blueprint (registered after the auth, access and CSRF hooks)."""
     from webmap.views import (
         admin,
         api,
@@ -104,16 +135,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         teams,
     )
 
-    db.init_app(app)
-    Compress(app)
-    i18n.init_app(app)
-    errors.init_app(app)
-    headers.init_app(app)
-    vendor.init_app(app)
-    # Order of the before-request hooks: who asks (auth), may they (access), CSRF.
-    app.register_blueprint(auth.bp)
-    access.init_app(app)
-    csrf.init_app(app)
     app.register_blueprint(network.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_routes.bp)
@@ -131,16 +152,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_geocode,
     ):
         app.register_blueprint(module.bp)
-
-    @app.context_processor
-    def inject_nav() -> dict[str, Any]:
-        # Only the pages the user may open; the language switch keeps the page's query.
-        return {
-            "nav": [(e, label) for e, label in NAV if auth.may_open(e)],
-            "lang_url": _lang_url,
-        }
-
-    return app
 
 
 # (endpoint, label) for the top bar; labels are translated in the template.

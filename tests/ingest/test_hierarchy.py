@@ -9,7 +9,7 @@ import pyproj
 import pytest
 import shapely
 
-from ingest.files import transform_geometries
+from ingest.crs import transform_geometries
 from ingest.hierarchy import METRIC_CRS, check_nesting, is_metric_crs
 
 # A corner of Shaoyang in EPSG:4546 metres.
