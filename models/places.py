@@ -114,6 +114,32 @@ def units_geojson(
     return {"type": "FeatureCollection", "features": features}
 
 
+def area_outline(
+    session: Session,
+    generation_id: int,
+    *,
+    level: str,
+    prefix: str = "",
+    tolerance: float = 0.0,
+) -> dict[str, Any] | None:
+    """The outline of an area as one GeoJSON geometry: its units of ``level`` merged.
+
+    A map clips what it draws to this (the city is its counties merged); None when no unit
+    of ``level`` lies under ``prefix``.
+    """
+    if level not in LEVELS:
+        msg = f"unknown level {level!r}; expected one of {', '.join(LEVELS)}"
+        raise ValueError(msg)
+    geometry: dict[str, Any] | None = session.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Union(geom), :tol), 5)::json"
+            " FROM admin_unit WHERE generation_id = :g AND level = :level AND code LIKE :p"
+        ),
+        {"g": generation_id, "level": level, "p": prefix + "%", "tol": tolerance},
+    ).scalar_one()
+    return geometry
+
+
 def stations_compact(session: Session, generation_id: int, *, prefix: str = "") -> list[list[Any]]:
     """Every station as ``[id, lon, lat]`` (5 decimals): the smallest form a city map can carry."""
     rows = session.execute(

@@ -23,7 +23,14 @@ from folium.map import Layer
 from folium.template import Template
 from shapely.errors import GEOSException
 
-__all__ = ["Legend", "PropertyStyledGeoJson", "feature_collection", "map_of", "script_safe"]
+__all__ = [
+    "Legend",
+    "PropertyStyledGeoJson",
+    "RampLegend",
+    "feature_collection",
+    "map_of",
+    "script_safe",
+]
 
 _BORDER = {"color": "#ffffff", "weight": 0.5, "opacity": 0.8, "fillOpacity": 0.75}
 
@@ -219,6 +226,42 @@ class Legend(MacroElement):
         )
         self.html_json = _script_json(f"<b>{html.escape(title)}</b>{rows}")
         self.position_json = _script_json(position)
+
+
+class RampLegend(Legend):
+    """A legend for a continuous colour ramp (a heatmap): the ramp as a bar, its two ends named.
+
+    ``stops`` maps positions 0..1 to colours, exactly as the heat layer's ``gradient`` option
+    takes them, so the legend shows the colours the layer draws.  ``note`` is an optional line
+    under the bar (e.g. that all months share the scale).
+    """
+
+    def __init__(
+        self,
+        title: str,
+        stops: dict[float, str],
+        *,
+        low: str,
+        high: str,
+        note: str | None = None,
+        position: str = "bottomright",
+    ) -> None:
+        super().__init__(title, [], position=position)
+        ramp = ", ".join(
+            f"{html.escape(colour)} {round(at * 100)}%" for at, colour in sorted(stops.items())
+        )
+        # The first stop's colour from 0, as the layer draws weights below it faintly.
+        first = html.escape(stops[min(stops)])
+        bar = (
+            f'<div class="qg-ramp" style="width:160px;height:12px;border:1px solid #999;'
+            f'background:linear-gradient(to right, {first} 0%, {ramp})"></div>'
+            f'<div style="display:flex;justify-content:space-between">'
+            f'<span class="qg-ramp-low">{html.escape(low)}</span>'
+            f'<span class="qg-ramp-high">{html.escape(high)}</span></div>'
+        )
+        if note:
+            bar += f'<div class="qg-ramp-note">{html.escape(note)}</div>'
+        self.html_json = _script_json(f"<b>{html.escape(title)}</b>{bar}")
 
 
 def map_of(parent: folium.Map | folium.FeatureGroup) -> folium.Map:

@@ -22,15 +22,23 @@ from folium.plugins import HeatMap, HeatMapWithTime
 from folium.template import Template
 
 from geo.density import MIN_COUNT, heat_weights, suppress_small
-from geo.layers.elements import Legend, PropertyStyledGeoJson, feature_collection, map_of
+from geo.layers.elements import (
+    Legend,
+    PropertyStyledGeoJson,
+    RampLegend,
+    feature_collection,
+    map_of,
+)
 
 __all__ = [
+    "HEAT_GRADIENT",
     "HOTSPOT_COLOURS",
     "HOTSPOT_LABELS",
     "LABELS",
     "RATE_COLOURS",
     "Legend",
     "PropertyStyledGeoJson",
+    "RampLegend",
     "feature_collection",
     "heatmap_layer",
     "hotspot_layer",
@@ -41,6 +49,19 @@ __all__ = [
 # ColorBrewer YlOrRd, 5 classes: low rates pale, high rates dark red.
 RATE_COLOURS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_DATA_COLOUR = "#bdbdbd"
+# The heatmaps' ramp (weight 0..1 -> colour), given to the layer and drawn by its legend, so
+# both show the same colours.  The rates' YlOrRd, not the plugins' rainbow default: a rainbow
+# has no order a reader sees at a glance, and its bright cyan band reads as a boundary.
+# The stops sit where Leaflet.heat's own default has them (0.4 up): overlapping blurred cells
+# add up, so most of a busy map lies above 0.6 and the ramp has to spread there.
+HEAT_GRADIENT: dict[float, str] = {
+    0.4: "#ffffcc",
+    0.55: "#ffeda0",
+    0.65: "#feb24c",
+    0.75: "#fd8d3c",
+    0.85: "#f03b20",
+    1.0: "#bd0026",
+}
 
 # ColorBrewer RdBu: reds for hot spots, blues for cold, light grey for not significant.
 HOTSPOT_COLOURS: dict[str, str] = {
@@ -73,6 +94,11 @@ LABELS: dict[str, str] = {
     "p": "p",
     "class": "类别",
     "no_data": "无数据",
+    # Heat legends: the ramp's two ends (a cell's cases) and the monthly frames' shared scale.
+    "few": "少",
+    "many": "多",
+    "per_cell": "件/格",
+    "one_scale": "各月使用同一色标",
     **HOTSPOT_LABELS,
 }
 
@@ -124,6 +150,8 @@ def heatmap_layer(
     blur: int = 15,
     min_opacity: float = 0.3,
     show: bool = True,
+    legend: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> HeatMap:
     """Weighted heatmap from H3 bins (``geo.density.hex_bins``), cells below ``min_count`` dropped.
 
@@ -135,11 +163,45 @@ def heatmap_layer(
         H3 bins with ``h3`` and ``count`` columns (and ``weight`` if weighted).
     value
         Column that weighs each cell centre (see ``geo.density.heat_weights``).
+    legend
+        Add a legend of the ramp (its ends: ``min_count`` and the busiest cell's cases).
+    labels
+        Texts by key (see :data:`LABELS`), for a page in another language.
     """
-    rows = heat_weights(suppress_small(bins, min_count=min_count), value=value)
-    layer = HeatMap(rows, name=name, radius=radius, blur=blur, min_opacity=min_opacity, show=show)
+    kept = suppress_small(bins, min_count=min_count)
+    rows = heat_weights(kept, value=value)
+    layer = HeatMap(
+        rows,
+        name=name,
+        radius=radius,
+        blur=blur,
+        min_opacity=min_opacity,
+        show=show,
+        gradient=HEAT_GRADIENT,
+    )
     layer.add_to(parent)
+    if legend and not kept.empty:
+        _heat_legend(parent, name, kept, min_count, {**LABELS, **(labels or {})})
     return layer
+
+
+def _heat_legend(
+    parent: folium.Map | folium.FeatureGroup,
+    name: str,
+    kept: pd.DataFrame,
+    min_count: int,
+    text: Mapping[str, str],
+    *,
+    note: str | None = None,
+) -> None:
+    top = int(pd.to_numeric(kept["count"]).max())
+    RampLegend(
+        name,
+        HEAT_GRADIENT,
+        low=f"{text['few']} {min_count} {text['per_cell']}",
+        high=f"{text['many']} {top} {text['per_cell']}",
+        note=note,
+    ).add_to(map_of(parent))
 
 
 def monthly_heatmap_layer(
@@ -154,12 +216,15 @@ def monthly_heatmap_layer(
     max_opacity: float = 0.7,
     auto_play: bool = False,
     show: bool = True,
+    legend: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> HeatMapWithTime:
     """Month-by-month animated heatmap (one frame per value of ``by``, in sorted order).
 
     Weights are normalised over all months together, so a quiet month looks quiet instead of
     being stretched to full intensity; suppression applies per (month, cell).  Months with no
     cell left after suppression still get an (empty) frame, so the time slider has no gaps.
+    The legend (``legend``) names the shared scale: its top is the busiest cell of any month.
     """
     if by not in bins.columns:
         msg = f"column {by!r} not in bins"
@@ -182,9 +247,13 @@ def monthly_heatmap_layer(
         auto_play=auto_play,
         use_local_extrema=False,
         show=show,
+        gradient=HEAT_GRADIENT,
     )
     layer.add_to(parent)
     _TimeControlOffline().add_to(layer)
+    if legend and not kept.empty:
+        text = {**LABELS, **(labels or {})}
+        _heat_legend(parent, name, kept, min_count, text, note=text["one_scale"])
     return layer
 
 

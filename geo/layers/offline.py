@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
+from folium.template import Template
 
 # asset name (as Folium names it) -> (source, path inside the source)
 # source "npm": a file below node_modules/; "folium": a file of folium/templates/.
@@ -106,11 +107,30 @@ def localize(root: Element, *, base_url: str) -> Element:
     return root
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds miles)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, maxWidth: 150})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
 def offline_map(
     *, tile_url: str | None = None, attribution: str | None = None, **kwargs: Any
 ) -> folium.Map:
-    """A Folium map with no external basemap unless an intranet tile server is configured."""
-    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, **kwargs)
+    """A Folium map with no external basemap unless an intranet tile server is configured.
+
+    It carries a metric-only scale bar.
+    """
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=False, **kwargs)
+    MetricScale().add_to(m)
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=attribution or "intranet tiles", name="底图").add_to(
             m

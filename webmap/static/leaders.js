@@ -31,6 +31,51 @@
     village: {color: "#3d7a3d", weight: 0.7, fill: false}
   };
 
+  // Whatever the analysis draws outside the area (the heatmap's blur spills over the border)
+  // is covered by a mask in the map's own background colour: the world with the area cut out,
+  // in a pane above the analysis layers and below tooltips and popups.  Its edge is the
+  // area's border, drawn once more on top.
+  function clipTo(map, geometry) {
+    if (!geometry) { return null; }
+    var polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+    var rings = [[[-85, -180], [85, -180], [85, 180], [-85, 180]]];
+    polygons.forEach(function (p) {
+      rings.push(p[0].map(function (c) { return [c[1], c[0]]; }));
+    });
+    var pane = map.createPane("qgClip");
+    pane.style.zIndex = 450;
+    pane.style.pointerEvents = "none";
+    var background = global.getComputedStyle(map.getContainer()).backgroundColor;
+    return L.polygon(rings, {
+      pane: "qgClip", renderer: L.svg({pane: "qgClip"}), interactive: false,
+      stroke: true, color: "#5b2c06", weight: 2.2, fillColor: background, fillOpacity: 1
+    }).addTo(map);
+  }
+
+  // The side panel follows the monthly layer's frame: the month shown is marked in the
+  // table of months and named with its count above it.
+  function followFrames(map, frames) {
+    var td = map.timeDimension;
+    if (!td || !frames.length) { return; }
+    var rows = document.querySelectorAll("#months tr[data-month]");
+    var label = document.getElementById("frame-month");
+    function show() {
+      var month = frames[td.getCurrentTime() - 1];
+      var count = null;
+      rows.forEach(function (row) {
+        var on = row.dataset.month === month;
+        row.classList.toggle("current", on);
+        if (on) { count = row.dataset.count; row.scrollIntoView({block: "nearest"}); }
+      });
+      if (label) {
+        label.textContent = month + (count === null ? "" : " · " + count);
+      }
+      map.getContainer().dataset.frame = month;
+    }
+    td.on("timeload", show);
+    show();
+  }
+
   function leaders(map, control, cfg) {
     // The map's own canvas (folium's prefer_canvas): one more canvas would cost a redraw.
     var renderer = map.getRenderer(L.polyline([]));
@@ -80,6 +125,9 @@
           "' href='" + esc(href) + "'>" + esc(cfg.text.drill) + "</a>").openOn(map);
       });
     }
+
+    clipTo(map, cfg.clip);
+    followFrames(map, cfg.frames || []);
 
     var el = map.getContainer();
     el.dataset.layer = cfg.layer;

@@ -8,6 +8,7 @@ stations are drawn as context by ``static/leaders.js``, which also drills down o
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from typing import Any
 
@@ -31,6 +32,7 @@ from models import places
 from models.cache import StampedCache, data_stamp
 from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.access import rule, scoped_code
+from webmap.errors import NotFound
 from webmap.services.leaders import (
     CACHE_SECONDS,
     LAYERS,
@@ -98,6 +100,10 @@ def map_labels() -> dict[str, str]:
         "p": "p",
         "class": _("类别"),
         "no_data": _("无数据"),
+        "few": _("少"),
+        "many": _("多"),
+        "per_cell": _("件/格"),
+        "one_scale": _("各月使用同一色标"),
         **hotspot_labels(),
     }
 
@@ -130,6 +136,7 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
     else:
         shown = [("township", _("乡镇（街道）"), False), ("village", _("村（社区）"), True)]
         drill = None
+    clip_level = "county" if level == "city" else places.level_of(query.area)
     outlines = []
     for unit_level, label, _clickable in shown:
         data = places.units_geojson(
@@ -151,6 +158,14 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
         else places.stations_compact(session, generation_id, prefix=prefix),
         "stationsUrl": url_for("api.stations", area=query.area or None),
         "stationsShown": level == "township",
+        # What the page draws is clipped to the area viewed (the heatmap's blur spills over).
+        "clip": places.area_outline(
+            session,
+            generation_id,
+            level=clip_level,
+            prefix=prefix,
+            tolerance=OUTLINE_TOLERANCE.get(clip_level, OUTLINE_TOLERANCE["village"]),
+        ),
         "bounds": places.extent(session, generation_id, prefix=prefix, level="county")
         if level == "city"
         else places.extent(
@@ -162,12 +177,15 @@ def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -
 def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) -> None:
     names = layer_labels()
     tolerance = TOLERANCE[query.level]
+    labels = map_labels()
     if query.layer == "heat":
-        heatmap_layer(m, result.heat, name=names["heat"])
+        heatmap_layer(m, result.heat, name=names["heat"], labels=labels)
     elif query.layer == "monthly":
-        monthly_heatmap_layer(m, result.monthly, name=names["monthly"], max_opacity=0.8)
+        monthly_heatmap_layer(
+            m, result.monthly, name=names["monthly"], max_opacity=0.8, labels=labels
+        )
     elif query.layer == "rates":
-        heatmap_layer(m, result.heat, name=names["heat"], show=False)
+        heatmap_layer(m, result.heat, name=names["heat"], show=False, legend=False)
         with warnings.catch_warnings():
             # With few distinct rates (a handful of townships) mapclassify lowers the number
             # of classes itself and says so; the legend shows the classes it kept.
@@ -177,10 +195,10 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
                 result.rates,
                 simplify_tolerance=tolerance,
                 name=names["rates"],
-                labels=map_labels(),
+                labels=labels,
             )
     else:
-        heatmap_layer(m, result.heat, name=names["heat"], show=False)
+        heatmap_layer(m, result.heat, name=names["heat"], show=False, legend=False)
         if result.gi_problem is not None:
             return  # the panel says why Gi* was not run
         shown = result.hotspots
@@ -193,7 +211,7 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
             shown,
             simplify_tolerance=tolerance,
             name=names["hotspots"],
-            labels=map_labels(),
+            labels=labels,
         )
 
 
@@ -246,10 +264,8 @@ def _breadcrumbs(
 _pages: StampedCache[dict[str, Any]] = StampedCache(maxsize=8, ttl=CACHE_SECONDS)
 
 
-@bp.get("/")
-@rule("leader", area="param")
-def index() -> str:
-    query = parse_query(request.args, scope=scoped_code)
+def _pieces(query: LeadersQuery) -> tuple[Any, dict[str, Any]]:
+    """The active generation and the (cached) map and panel pieces of a page state."""
     pieces: dict[str, Any] = {}
     with db_session() as session:
         generation = places.active_generation(session)
@@ -259,13 +275,70 @@ def index() -> str:
             pieces = _pages.get_or_build(
                 stamp, key, lambda: _build_page(session, generation.id, query)
             )
+    return generation, pieces
+
+
+@bp.get("/")
+@rule("leader", area="param")
+def index() -> str:
+    query = parse_query(request.args, scope=scoped_code)
+    generation, pieces = _pieces(query)
     if generation is None:
         return render_map_page(
             "leaders.html", _base_map(), title=_("领导热点图"), generation=None, query=query
         )
     return render_template(
-        "leaders.html", title=_("领导热点图"), generation=generation, query=query, **pieces
+        "leaders.html",
+        title=_("领导热点图"),
+        generation=generation,
+        query=query,
+        print_url=url_for("leaders.print_map", **query.args()),
+        **pieces,
     )
+
+
+@bp.get("/print")
+@rule("leader", area="param")
+def print_map() -> str:
+    """The page's map on one A4 landscape sheet for meetings: title, filters, legend, scale,
+    date; the browser prints it or saves it as PDF (nothing leaves the intranet)."""
+    query = parse_query(request.args, scope=scoped_code)
+    generation, pieces = _pieces(query)
+    if generation is None:
+        raise NotFound(_("尚未导入行政区划边界。"))
+    return render_template(
+        "leaders_print.html",
+        title=_("领导热点图"),
+        query=query,
+        filters=_filter_summary(query, pieces["crumbs"]),
+        printed_on=dt.date.today().isoformat(),
+        back_url=url_for("leaders.index", **query.args()),
+        **pieces,
+    )
+
+
+def _filter_summary(query: LeadersQuery, crumbs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The page state in words, label by label, for the printed sheet."""
+    everything = _("全部")
+    kinds, statuses = kind_labels(), status_labels()
+    joined = _("、").join
+    summary = [
+        (_("区域"), crumbs[-1][0]),
+        (_("图层"), layer_labels()[query.layer]),
+        (_("类型"), joined(kinds[k] for k in query.kinds) or everything),
+        (_("状态"), joined(statuses[k] for k in query.statuses) or everything),
+        (
+            _("时间"),
+            f"{query.date_from or '…'} – {query.date_to or '…'}"
+            if query.date_from or query.date_to
+            else everything,
+        ),
+    ]
+    if query.layer == "hotspots":
+        value = _("每千户案件数") if query.gi == "rate" else _("案件数")
+        fdr = _("FDR 校正") if query.fdr else _("不做 FDR 校正")
+        summary.append(("Gi*", f"{value} · {fdr}"))
+    return summary
 
 
 def _base_map() -> folium.Map:
@@ -300,6 +373,12 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
         "months": len(result.months),
     }
     config["text"] = {"stations": _("群众工作站"), "drill": _("下钻到此区域")}
+    # The month of each frame of the monthly layer, in its order (frame t is frames[t - 1]).
+    config["frames"] = (
+        [str(m) for m in sorted(result.monthly["month"].unique())]
+        if query.layer == "monthly"
+        else []
+    )
     config["drillUrl"] = url_for("leaders.index", **query.args(area="__AREA__"))
     m.get_root().header.add_child(
         JavascriptLink(url_for("static", filename="leaders.js")), name="leaders_js"
