@@ -44,8 +44,18 @@ class Source:
     temporal: tuple[str, str] | None = None
     geometry_type: str = "MultiPolygon"
     # Sources that aggregate before they page bind ``:key_floor`` (the cursor's first
-    # ``floor_length`` characters, '' without one) so later pages aggregate less.
+    # ``floor_length`` characters, '' without one) so later pages aggregate less; their ids
+    # begin with the ``area`` code's first ``floor_length`` characters.
     floor_length: int = 0
+    # ORDER BY, when the key's order can be written in a form the planner streams.
+    order: str = ""
+    # False: numberMatched would cost a pass over the whole layer, so it is not given.
+    counted: bool = True
+
+    @property
+    def order_by(self) -> str:
+        """The ORDER BY list: ``order`` or the key."""
+        return self.order or self.key
 
 
 def unit_source(level: str) -> Source:
@@ -120,20 +130,25 @@ TEAMS = Source(
 # Cases per village and month, counted where the case was attributed (its own generation's
 # village code) and drawn at a point inside the village of generation :gen. Counts under
 # MIN_COUNT are NULL with cases_text '<5'; no filter may touch the raw count.
+#
+# Villages are walked in code order and each one's cases counted by month through the
+# village-code index (a LATERAL per village), so a page stops after ``limit`` village-months
+# instead of aggregating all 222k cases first: the cost of a page follows its size, and a
+# cursor starts the walk at its village (``:key_floor``). The count cube (models.case_cube) is
+# no cheaper here: its grain (day, kind, status, H3 cells) keeps ~1 row per case.
 CASE_COUNTS = Source(
-    table=f"""(
-        SELECT c.village_code, date_trunc('month', c.opened_on)::date AS month, count(*) AS n
-        FROM case_record c
-        WHERE c.village_code LIKE :prefix AND c.village_code >= :key_floor
-        GROUP BY 1, 2
-    ) cc JOIN admin_unit v ON v.generation_id = :gen AND v.level = 'village'
-         AND v.code = cc.village_code
-    CROSS JOIN LATERAL (SELECT cc.village_code || '-' || to_char(cc.month, 'YYYY-MM') AS fid,
+    table=f"""admin_unit v
+    CROSS JOIN LATERAL (
+        SELECT date_trunc('month', c.opened_on)::date AS month, count(*) AS n
+        FROM case_record c WHERE c.village_code = v.code GROUP BY 1
+    ) cc
+    CROSS JOIN LATERAL (SELECT v.code || '-' || to_char(cc.month, 'YYYY-MM') AS fid,
                                CASE WHEN cc.n >= {MIN_COUNT} THEN cc.n END AS cases) k""",
     key="k.fid",
     key_type="text",
     geom="ST_PointOnSurface(v.geom)",
     area="v.code",
+    where="v.generation_id = :gen AND v.level = 'village' AND v.code >= :key_floor",
     props={
         "village_code": "v.code",
         "village_name": "v.name",
@@ -147,6 +162,10 @@ CASE_COUNTS = Source(
     temporal=("cc.month", "(cc.month + interval '1 month')::date"),
     geometry_type="Point",
     floor_length=12,
+    # The same order as the key (12-digit codes, then YYYY-MM), in terms the planner can
+    # stream: villages by the code index, months sorted within each village.
+    order="v.code, cc.month",
+    counted=False,
 )
 
 
@@ -155,6 +174,7 @@ class Query:
     """What a client asked of a layer, already checked (see webmap.services.ogc)."""
 
     prefix: str = ""
+    # (west, south, east, north); west > east crosses the antimeridian.
     bbox: tuple[float, float, float, float] | None = None
     # [t0, t1) as naive UTC datetimes; None for an open end.
     interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
@@ -169,7 +189,7 @@ def _where(source: Source, query: Query, params: dict[str, Any]) -> str:
     params["prefix"] = query.prefix + "%"
     params["key_floor"] = ""
     if query.bbox is not None:
-        clauses.append(f"ST_Intersects({source.geom}, ST_MakeEnvelope(:w, :s, :e, :n, 4326))")
+        clauses.append(_bbox_clause(source.geom, query.bbox))
         params.update(dict(zip("wsen", query.bbox, strict=True)))
     if query.interval is not None and source.temporal is not None:
         # The feature's [start, end) meets the asked [t0, t1) (either end may be open).
@@ -187,6 +207,17 @@ def _where(source: Source, query: Query, params: dict[str, Any]) -> str:
         clauses.append(f"({source.props[name]})::text = :q{i}")
         params[f"q{i}"] = value
     return " AND ".join(f"({c})" for c in clauses)
+
+
+def _bbox_clause(geom: str, bbox: tuple[float, float, float, float]) -> str:
+    """Where ``geom`` meets the box ``:w, :s, :e, :n``; a box with west east of east crosses
+    the antimeridian and is the two boxes either side of it."""
+    if bbox[0] <= bbox[2]:
+        return f"ST_Intersects({geom}, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
+    return (
+        f"ST_Intersects({geom}, ST_MakeEnvelope(:w, :s, 180, :n, 4326))"
+        f" OR ST_Intersects({geom}, ST_MakeEnvelope(-180, :s, :e, :n, 4326))"
+    )
 
 
 def _feature_sql(source: Source) -> str:
@@ -219,7 +250,7 @@ def feature_page(
         params["key_floor"] = query.after[: source.floor_length]
     sql = (
         f"SELECT {source.key} AS k, {_feature_sql(source)} AS f FROM {source.table}"
-        f" WHERE {where} ORDER BY {source.key} LIMIT :page_size OFFSET :page_offset"
+        f" WHERE {where} ORDER BY {source.order_by} LIMIT :page_size OFFSET :page_offset"
     )
     params.update(page_size=query.limit + 1, page_offset=query.offset)
     rows = session.execute(text(sql), params).all()
@@ -248,6 +279,10 @@ def one_feature(
         return None
     params = dict(params)
     where = _where(source, Query(prefix=prefix), params)
+    if source.floor_length:
+        # The id begins with the unit's code: look in that unit only, not from it onwards.
+        where += f" AND {source.area} = :id_head"
+        params["id_head"] = feature_id[: source.floor_length]
     sql = f"SELECT {_feature_sql(source)} FROM {source.table} WHERE {where} AND {source.key} = :id"
     params["id"] = key
     return session.execute(text(sql), params).scalar_one_or_none()
@@ -266,7 +301,7 @@ def feature_rows(
     cols = ", ".join(f"{expr} AS {name}" for name, expr in source.props.items())
     sql = (
         f"SELECT {cols}, ST_AsBinary({source.geom}) AS wkb FROM {source.table}"
-        f" WHERE {where} ORDER BY {source.key}"
+        f" WHERE {where} ORDER BY {source.order_by}"
     )
     result = session.execute(text(sql).execution_options(yield_per=chunk), params)
     for part in result.partitions():
@@ -279,7 +314,10 @@ def feature_texts(
     """Every matching feature as GeoJSON text (as /ogc/ serves it), in id order, streamed."""
     params = dict(params)
     where = _where(source, query, params)
-    sql = f"SELECT {_feature_sql(source)} FROM {source.table} WHERE {where} ORDER BY {source.key}"
+    sql = (
+        f"SELECT {_feature_sql(source)} FROM {source.table} WHERE {where}"
+        f" ORDER BY {source.order_by}"
+    )
     result = session.execute(text(sql).execution_options(yield_per=chunk), params)
     for part in result.partitions():
         yield from (r[0] for r in part)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 
-from tests.webmap.ogc_fixtures import make_world
+from models.db import engine_for
+from tests.leaders_factories import insert_cases
+from tests.webmap.ogc_fixtures import cases_frame, make_world
 
 
 @pytest.fixture
@@ -242,3 +245,64 @@ def test_case_counts_paged_one_by_one_equal_one_page(client, world):
     whole, _ = all_items(client, world.admin_token, "/ogc/collections/case-counts/items?limit=100")
     assert pages == len(whole) == 3
     assert [f["id"] for f in one_by_one] == [f["id"] for f in whole]
+
+
+def test_case_count_items_stream_by_village_and_month(client, world):
+    # one feature by id, in and out of the caller's area; no numberMatched (a whole pass)
+    one = get(client, "/ogc/collections/case-counts/items/430525100201-2013-05", world.admin_token)
+    assert one.status_code == 200
+    assert one.get_json()["properties"]["cases"] == 7
+    for fid in ("430525101201-2013-06", "430525100201-2099-01", "4305251002"):
+        assert (
+            get(client, f"/ogc/collections/case-counts/items/{fid}", world.team_token).status_code
+            == 404
+        )
+    first = get(client, "/ogc/collections/case-counts/items?limit=1", world.admin_token).get_json()
+    assert "numberMatched" not in first
+    assert first["numberReturned"] == 1
+
+
+def test_bbox_across_the_antimeridian_is_two_boxes(client, world):
+    # west > east: [west, 180] and [-180, east]; Shaoyang lies in the first half only
+    for path in ("villages", "coverage-villages", "case-counts", "stations"):
+        url = f"/ogc/collections/{path}/items"
+        across = get(client, f"{url}?bbox=110.01,27.01,-179,27.05", world.admin_token)
+        east_half = get(client, f"{url}?bbox=110.01,27.01,180,27.05", world.admin_token)
+        assert across.status_code == 200, across.get_data(as_text=True)
+        ids = [f["id"] for f in across.get_json()["features"]]
+        assert ids == [f["id"] for f in east_half.get_json()["features"]]
+        if path == "villages":
+            assert ids == ["430525100201", "430525101201"]
+        elsewhere = get(client, f"{url}?bbox=170,27.01,-170,27.05", world.admin_token)
+        assert elsewhere.status_code == 200
+        assert elsewhere.get_json()["features"] == []
+
+
+def test_coverage_cases_are_numbers_or_null_with_the_text_beside(client, world):
+    # two cases inside 石江镇's village 430525101202: a count the planners' service masks
+    with engine_for(world.url).connect() as conn:
+        lon, lat = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p"
+                " FROM admin_unit WHERE code = '430525101202') s"
+            )
+        ).one()
+    extra = cases_frame().head(2).assign(
+        case_no=["x-1", "x-2"], village_code="430525101202", township_code="430525101000",
+        lon=lon, lat=lat,
+    )  # fmt: skip
+    insert_cases(world.url, extra)
+    with engine_for(world.url).begin() as conn:  # the planners count cases by their group
+        conn.execute(
+            text(
+                "UPDATE case_record SET unit_id = (SELECT min(id) FROM admin_unit"
+                " WHERE code LIKE '430525101202%' AND level = 'group') WHERE case_no LIKE 'x-%'"
+            )
+        )
+    feats, _ = all_items(client, world.admin_token, "/ogc/collections/coverage-villages/items")
+    props = [f["properties"] for f in feats]
+    assert all(p["cases"] is None or isinstance(p["cases"], int) for p in props)
+    masked = [p for p in props if p["cases"] is None]
+    assert masked
+    assert all(p["cases_text"] == "<5" for p in masked)
+    assert all(p["cases_text"] == str(p["cases"]) for p in props if p["cases"] is not None)

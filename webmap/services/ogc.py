@@ -81,58 +81,14 @@ def _level_titles() -> dict[str, str]:
 
 def catalogue(session: Session) -> list[Collection]:
     """Every collection: units of each level for the active generation (``groups``) and for
-    every generation by name (``groups-2013``), stations, teams and monthly case counts."""
+    every generation by name (``groups-2013``), stations, teams, monthly case counts and the
+    planners' coverage measures."""
     gens = features.generations(session)
     active = next((g for g in gens if g[2]), None)
     titles = _level_titles()
     out: list[Collection] = []
     if active is not None:
-        gid, gname, _active = active
-        for level, plural in LEVEL_PLURAL.items():
-            out.append(
-                Collection(
-                    plural,
-                    titles[level],
-                    _("现行边界版本（%(name)s）的%(level)s", name=gname, level=titles[level]),
-                    unit_source(level),
-                    {"gen": gid},
-                    gname,
-                )
-            )
-        out += [
-            Collection(
-                "stations",
-                _("群众工作站"),
-                _("每村（社区）一个群众工作站"),
-                STATIONS,
-                {"gen": gid},
-                gname,
-            ),
-            Collection("teams", _("工作队"), _("乡镇工作队及其驻地"), TEAMS, {"gen": gid}, gname),
-            Collection(
-                "case-counts",
-                _("各村每月案件数"),
-                _("每村每月案件数（不含个案；少于5件显示为<5）"),
-                CASE_COUNTS,
-                {"gen": gid},
-                gname,
-            ),
-        ]
-        for level in ogc_coverage.LEVELS:
-            out.append(
-                Collection(
-                    f"coverage-{LEVEL_PLURAL[level]}",
-                    _("%(level)s覆盖缺口", level=titles[level]),
-                    _(
-                        "规划覆盖：各%(level)s的缺口得分、排名和原因（案件少于5件显示为<5）",
-                        level=titles[level],
-                    ),
-                    None,
-                    {"gen": gid},
-                    gname,
-                    coverage_level=level,
-                )
-            )
+        out += _active_collections(active[0], active[1], titles)
     for gid, gname, _active in gens:
         if not gname.replace("-", "").replace("_", "").isalnum() or not gname.isascii():
             continue  # names that cannot be a path segment are reachable through the active set
@@ -147,6 +103,52 @@ def catalogue(session: Session) -> list[Collection]:
                     gname,
                 )
             )
+    return out
+
+
+def _active_collections(gid: int, gname: str, titles: dict[str, str]) -> list[Collection]:
+    """The collections of the active generation ``gid`` (named ``gname``)."""
+    params = {"gen": gid}
+    out = [
+        Collection(
+            plural,
+            titles[level],
+            _("现行边界版本（%(name)s）的%(level)s", name=gname, level=titles[level]),
+            unit_source(level),
+            params,
+            gname,
+        )
+        for level, plural in LEVEL_PLURAL.items()
+    ]
+    out += [
+        Collection(
+            "stations", _("群众工作站"), _("每村（社区）一个群众工作站"), STATIONS, params, gname
+        ),
+        Collection("teams", _("工作队"), _("乡镇工作队及其驻地"), TEAMS, params, gname),
+        Collection(
+            "case-counts",
+            _("各村每月案件数"),
+            _("每村每月案件数（不含个案；少于5件显示为<5）"),
+            CASE_COUNTS,
+            params,
+            gname,
+        ),
+    ]
+    for level in ogc_coverage.LEVELS:
+        out.append(
+            Collection(
+                f"coverage-{LEVEL_PLURAL[level]}",
+                _("%(level)s覆盖缺口", level=titles[level]),
+                _(
+                    "规划覆盖：各%(level)s的缺口得分、排名和原因（案件少于5件显示为<5）",
+                    level=titles[level],
+                ),
+                None,
+                params,
+                gname,
+                coverage_level=level,
+            )
+        )
     return out
 
 
@@ -225,7 +227,7 @@ def items_page(
         texts, cursor = features.feature_page(
             session, collection.source, query, params=collection.params
         )
-        first = query.after is None and query.offset == 0
+        first = query.after is None and query.offset == 0 and collection.source.counted
         matched = (
             features.count_features(session, collection.source, query, params=collection.params)
             if first

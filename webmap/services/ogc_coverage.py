@@ -5,6 +5,9 @@ the next import), not read by one SQL query, so these collections page, filter a
 Python over the caller's own result: the planners' service already resolves the area, masks
 case counts under five and writes the reasons. Feature GeoJSON is cached per data stamp,
 area and level, so paging through 5,903 villages does not rebuild it on every page.
+
+Masked counts: ``cases`` is an integer or null and ``cases_text`` the count as shown ("<5"
+for 1–4), the schema of ``case-counts`` too, so GDAL and QGIS type ``cases`` as a number.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def _features(session: Session, level: str, prefix: str) -> list[tuple[str, str,
         for feature in doc["features"]:
             code = feature["properties"]["code"]
             feature = {"type": "Feature", "id": code, **feature}
+            feature["properties"] = typed_cases(feature["properties"])
             rows.append(
                 (
                     code,
@@ -56,12 +60,41 @@ def _features(session: Session, level: str, prefix: str) -> list[tuple[str, str,
     return _FEATURES.get_or_build(data_stamp(session), (level, prefix), build)
 
 
+def typed_cases(props: dict[str, Any]) -> dict[str, Any]:
+    """``cases`` a number or null (masked), and ``cases_text`` always text, as in
+    ``case-counts``: the planners' service writes a masked count as the string ``"<5"``
+    in a number column, and GDAL would then type the whole field as text.
+
+    >>> typed_cases({"cases": "<5"}), typed_cases({"cases": 12})
+    ({'cases': None, 'cases_text': '<5'}, {'cases': 12, 'cases_text': '12'})
+    """
+    if "cases" not in props:
+        return props
+    cases = props["cases"]
+    number = cases if isinstance(cases, int | float) and not isinstance(cases, bool) else None
+    out = dict(props)
+    out["cases"] = None if number is None else int(number)
+    if number is not None:
+        out["cases_text"] = str(int(number))
+    else:
+        out["cases_text"] = None if cases is None else str(cases)
+    return out
+
+
 def _matches(
     row: tuple[str, str, Any], props: dict[str, Any], query: Query, box: Any | None
 ) -> bool:
     if box is not None and not shapely.intersects(row[2], box):
         return False
     return all(str(props.get(k)) == v for k, v in query.filters.items())
+
+
+def _box(bbox: tuple[float, float, float, float]) -> Any:
+    """The bbox as a shape: two boxes when it crosses the antimeridian (west > east)."""
+    w, s, e, n = bbox
+    if w <= e:
+        return shapely.box(w, s, e, n)
+    return shapely.union(shapely.box(w, s, 180, n), shapely.box(-180, s, e, n))
 
 
 def page(session: Session, level: str, query: Query) -> tuple[list[str], str | None, int | None]:
@@ -71,7 +104,7 @@ def page(session: Session, level: str, query: Query) -> tuple[list[str], str | N
             msg = f"{name!r} is not a queryable property"
             raise ValueError(msg)
     rows = _features(session, level, query.prefix)
-    box = shapely.box(*query.bbox) if query.bbox is not None else None
+    box = _box(query.bbox) if query.bbox is not None else None
     picked = [
         r
         for r in rows

@@ -68,25 +68,39 @@ def _ref(name: str) -> dict[str, str]:
 
 def openapi(collections: list[Collection], *, base: str, title: str) -> dict[str, Any]:
     """The OpenAPI document for the given collections (the caller's own catalogue)."""
-    json_only = ("application/json", "text/html")
-    geojson = ("application/geo+json", "text/html")
-    paths: dict[str, Any] = {
-        "/": {
+    paths = _service_paths()
+    for c in collections:
+        paths.update(_collection_paths(c))
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": "1.0.0", "description": "OGC API - Features (Part 1)"},
+        "servers": [{"url": base}],
+        "security": [{"bearer": []}, {"cookie": []}],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+_JSON_OR_HTML = ("application/json", "text/html")
+_GEOJSON_OR_HTML = ("application/geo+json", "text/html")
+
+
+def _service_paths() -> dict[str, Any]:
+    """The landing page, conformance, this document and the collections list."""
+
+    def page(operation: str, summary: str) -> dict[str, Any]:
+        return {
             "get": {
-                "summary": "Landing page",
-                "operationId": "getLandingPage",
+                "summary": summary,
+                "operationId": operation,
                 "parameters": [_ref("f")],
-                "responses": _ok(json_only, "Landing page"),
+                "responses": _ok(_JSON_OR_HTML, summary),
             }
-        },
-        "/conformance": {
-            "get": {
-                "summary": "Conformance classes",
-                "operationId": "getConformance",
-                "parameters": [_ref("f")],
-                "responses": _ok(json_only, "Conformance"),
-            }
-        },
+        }
+
+    return {
+        "/": page("getLandingPage", "Landing page"),
+        "/conformance": page("getConformance", "Conformance classes"),
         "/api": {
             "get": {
                 "summary": "This document",
@@ -94,77 +108,68 @@ def openapi(collections: list[Collection], *, base: str, title: str) -> dict[str
                 "responses": {"200": {"description": "OpenAPI 3.0"}},
             }
         },
-        "/collections": {
-            "get": {
-                "summary": "Collections",
-                "operationId": "getCollections",
-                "parameters": [_ref("f")],
-                "responses": _ok(json_only, "Collections"),
-            }
-        },
+        "/collections": page("getCollections", "Collections"),
     }
-    for c in collections:
-        filters = [
-            _param(name, "query", {"type": "string"}, f"Only features whose {name} equals this.")
-            for name in c.queryables
-        ]
-        paging = [_ref(n) for n in ("bbox", "datetime", "limit", "after", "offset", "f")]
-        paths[f"/collections/{c.id}"] = {
+
+
+def _collection_paths(c: Collection) -> dict[str, Any]:
+    """The three paths of one collection: its description, its items and one item."""
+    filters = [
+        _param(name, "query", {"type": "string"}, f"Only features whose {name} equals this.")
+        for name in c.queryables
+    ]
+    paging = [_ref(n) for n in ("bbox", "datetime", "limit", "after", "offset", "f")]
+    return {
+        f"/collections/{c.id}": {
             "get": {
                 "summary": c.title,
                 "operationId": f"describe-{c.id}",
                 "parameters": [_ref("f")],
-                "responses": _ok(json_only, c.title),
+                "responses": _ok(_JSON_OR_HTML, c.title),
             }
-        }
-        paths[f"/collections/{c.id}/items"] = {
+        },
+        f"/collections/{c.id}/items": {
             "get": {
                 "summary": c.title,
                 "operationId": f"items-{c.id}",
                 "parameters": paging + filters,
-                "responses": _ok(geojson, c.description),
+                "responses": _ok(_GEOJSON_OR_HTML, c.description),
             }
-        }
-        paths[f"/collections/{c.id}/items/{{featureId}}"] = {
+        },
+        f"/collections/{c.id}/items/{{featureId}}": {
             "get": {
                 "summary": c.title,
                 "operationId": f"item-{c.id}",
                 "parameters": [_ref("featureId"), _ref("f")],
-                "responses": _ok(geojson, c.title),
+                "responses": _ok(_GEOJSON_OR_HTML, c.title),
             }
-        }
+        },
+    }
+
+
+def _components() -> dict[str, Any]:
+    """Shared parameters, the two ways to sign in and the OGC exception."""
     return {
-        "openapi": "3.0.3",
-        "info": {"title": title, "version": "1.0.0", "description": "OGC API - Features (Part 1)"},
-        "servers": [{"url": base}],
-        "security": [{"bearer": []}, {"cookie": []}],
-        "paths": paths,
-        "components": {
-            "parameters": _common_parameters(),
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "qungong tokens create",
-                },
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
-            },
-            "responses": {
-                "Error": {
-                    "description": "OGC exception",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["code"],
-                                "properties": {
-                                    "code": {"type": "string"},
-                                    "description": {"type": "string"},
-                                },
-                            }
+        "parameters": _common_parameters(),
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "qungong tokens create"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+        },
+        "responses": {
+            "Error": {
+                "description": "OGC exception",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["code"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "description": {"type": "string"},
+                            },
                         }
-                    },
-                }
-            },
+                    }
+                },
+            }
         },
     }

@@ -19,8 +19,13 @@ CRS84_NAMES = {"http://www.opengis.net/def/crs/OGC/1.3/CRS84", "CRS84", "EPSG:43
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     """``west,south,east,north`` (or six numbers with heights) in degrees.
 
+    A west edge east of the east edge is a box across the antimeridian (OGC API – Features
+    Part 1, 7.15.3): it is kept as given and the query reads it as two boxes.
+
     >>> parse_bbox("110.1,27.0,110.3,27.2")
     (110.1, 27.0, 110.3, 27.2)
+    >>> parse_bbox("170,-10,-170,10")
+    (170.0, -10.0, -170.0, 10.0)
     """
     if raw is None:
         return None
@@ -39,8 +44,8 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
         msg = f"bbox {raw!r} lies outside -180..180 / -90..90 degrees"
         raise OgcError(msg)
-    if s > n or w > e:
-        msg = f"bbox {raw!r}: south must not exceed north, nor west east (no antimeridian boxes)"
+    if s > n:
+        msg = f"bbox {raw!r}: south must not exceed north"
         raise OgcError(msg)
     return w, s, e, n
 
