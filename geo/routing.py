@@ -99,6 +99,8 @@ class RoutingProblem:
 
     ``distance_m`` is the arc cost; with ``speed_kmh`` set, each route is also limited to
     ``route_seconds`` of travel plus service.  Without it the problem is a plain tour (TSP).
+    Travel takes ``distance_m`` at ``speed_kmh``, or ``travel_seconds`` when given (along
+    roads, where each road class has its own speed).
     Route ``r`` is day ``r // teams + 1``, team ``r % teams + 1``.
     """
 
@@ -110,6 +112,7 @@ class RoutingProblem:
     route_seconds: int | None = None
     # Weight of the longest route's duration (per second) in the objective: balances days.
     balance_per_s: int = 0
+    travel_seconds: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -127,6 +130,8 @@ class RoutingProblem:
 
     def travel_s(self) -> np.ndarray:
         """Travel seconds per arc at ``speed_kmh`` (rounded up, so limits are kept)."""
+        if self.travel_seconds is not None:
+            return np.asarray(self.travel_seconds, dtype=np.int64)
         if self.speed_kmh is None:
             msg = "speed_kmh is needed for travel times"
             raise ValueError(msg)

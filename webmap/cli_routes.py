@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,15 +51,25 @@ def read_stops(path: Path) -> list[dict[str, Any]]:
     ]
 
 
-def _city_extent() -> tuple[float, float, float, float] | None:
+def _check_and_plan(payload: dict[str, Any], row_label: Callable[[int], str]) -> dict[str, Any]:
+    """As the API: check against the city's extent, read the roads if asked, then plan."""
     from models.db import database_url, schema_ready, session_factory
 
     url = database_url()
     if not schema_ready(url):
         click.secho("warning: no database: stops are not checked against the city", err=True)
-        return None
+        request = routes.parse_request(payload, extent=None, row_label=row_label)
+        if request.distance == "roads":
+            raise PlanError(
+                'distance: "roads" needs the database\'s road network; none is reachable'
+            )
+        return routes.plan(request)
     with session_factory(url)() as session:
-        return routes.city_extent(session)
+        request = routes.parse_request(
+            payload, extent=routes.city_extent(session), row_label=row_label
+        )
+        along = routes.along_roads(session, request)
+    return routes.plan(request, along=along)
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -111,12 +122,7 @@ def plan(
         "distance": distance,
     }
     try:
-        request = routes.parse_request(
-            payload,
-            extent=_city_extent(),
-            row_label=lambda i: f"{stops_csv.name} row {i + 2}",
-        )
-        result = routes.plan(request)
+        result = _check_and_plan(payload, lambda i: f"{stops_csv.name} row {i + 2}")
     except PlanError as exc:
         _bad(exc.message)
     if as_json:

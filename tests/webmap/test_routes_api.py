@@ -159,3 +159,52 @@ def test_cli_bad_input_exits_2_naming_the_row(db_url, network, tmp_path, rows, a
     assert result.exit_code == 2, result.output
     assert named in result.output
     assert "Traceback" not in result.output
+
+
+def test_roads_plan_follows_the_imported_roads_in_api_and_cli(
+    client, auth, network, db_url, tmp_path
+):
+    from pyproj import Geod
+
+    from ingest.roads import import_roads
+    from tests.ingest.test_roads import CENTRES, NORTH, _roads
+
+    import_roads(db_url, _roads(tmp_path), commit=True, source="test")
+    auth.login("team")
+    # A ring of county roads (30 km/h): south C0-C1-C2-C3, north N0-..-N3, joined at both ends.
+    depot = {"lon": CENTRES[0][0], "lat": CENTRES[0][1]}
+    stops = [
+        {"id": "c1", "lon": CENTRES[1][0], "lat": CENTRES[1][1], "service_minutes": 0},
+        {"id": "n1", "lon": NORTH[1][0], "lat": NORTH[1][1], "service_minutes": 0},
+    ]
+    body = {**REQUEST, "depot": depot, "stops": stops, "days": 1, "speed_kmh": 60}
+    answer = _post(client, {**body, "distance": "roads"})
+    assert answer.status_code == 200, answer.json
+    (day,) = answer.json["days"]
+    # The shortest tour along the ring: out to c1 and back, up to N0, along to n1 and back.
+    geod = Geod(ellps="WGS84")
+    leg = [geod.inv(*a, *b)[2] for a, b in [(CENTRES[0], CENTRES[1]), (CENTRES[0], NORTH[0])]]
+    expected_m = 2 * (2 * leg[0] + leg[1])
+    assert day["distance_m"] == pytest.approx(expected_m, rel=0.01)
+    straight = _post(client, {**body, "distance": "straight"}).json["days"][0]
+    assert straight["distance_m"] < 0.8 * day["distance_m"]
+    # Travel at the county roads' 30 km/h, not the request's 60.
+    assert day["duration_minutes"] == pytest.approx(expected_m / 500, rel=0.01)
+    path = tmp_path / "stops.csv"
+    _write_csv(path, stops)
+    at = f"{CENTRES[0][0]},{CENTRES[0][1]}"
+    args = ["routes", "plan", str(path), "--depot", at, "--speed-kmh", "60", "--distance", "roads"]
+    result = CliRunner().invoke(main, [*args, "--json"], env={"DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == answer.json
+
+
+def test_cli_roads_without_roads_exits_2(db_url, network, tmp_path):
+    path = tmp_path / "stops.csv"
+    _write_csv(path, STOPS[:2])
+    args = ["routes", "plan", str(path), "--depot", "110.1,27.1", "--distance", "roads"]
+    result = CliRunner().invoke(main, args, env={"DATABASE_URL": db_url})
+    assert result.exit_code == 2, result.output
+    assert 'distance: no road network imported (qungong roads import); use "straight"' in (
+        result.output
+    )

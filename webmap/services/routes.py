@@ -13,11 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pyproj import Transformer
 
+from geo.roads import RoadGraph, matrix_along_roads, road_graph
 from geo.routing import RoutingProblem, solve, straight_line_matrix
+from models.cache import StampedCache, data_stamp
 from webmap.errors import ApiError
 
-__all__ = ["MAX_STOPS", "PlanError", "PlanRequest", "parse_request", "plan", "problem_of"]
+__all__ = [
+    "MAX_STOPS",
+    "AlongRoads",
+    "PlanError",
+    "PlanRequest",
+    "along_roads",
+    "parse_request",
+    "plan",
+    "problem_of",
+]
 
 MAX_STOPS = 2000
 # Margin around the city's extent: a township office may sit just over a county line.
@@ -26,6 +38,10 @@ EXTENT_MARGIN_DEG = 0.05
 # (at 30 km/h a second of driving is ~8 m), so the solver spreads villages over the days
 # instead of packing them into as few days as the day length allows.
 BALANCE_PER_S = 20
+# The imported road network as a graph, rebuilt after an import (roads come in a batch).
+_ROADS: StampedCache[RoadGraph | None] = StampedCache(maxsize=2)
+# The roads' metric CRS (models.roads.road_lines reads them in it).
+_TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:4546", always_xy=True)
 
 
 def _msg(template: str, **values: Any) -> str:
@@ -127,41 +143,8 @@ def parse_request(
         raise PlanError(
             _msg("stops: %(n)d stops, at most %(max)d in one plan", n=len(stops), max=MAX_STOPS)
         )
-    ids: list[str] = []
     seen: dict[str, int] = {}
-    coords, service, priority = [], [], []
-    for i, stop in enumerate(stops):
-        where = row_label(i)
-        if not isinstance(stop, Mapping):
-            raise PlanError(_msg("%(where)s: a stop must be an object", where=where))
-        sid = stop.get("id")
-        if sid is None or str(sid).strip() == "":
-            raise PlanError(_msg("%(where)s.id: missing", where=where))
-        sid = str(sid).strip()
-        if sid in seen:
-            raise PlanError(
-                _msg(
-                    "%(where)s.id: duplicate id %(id)s (also %(other)s)",
-                    where=where,
-                    id=repr(sid),
-                    other=row_label(seen[sid]),
-                )
-            )
-        seen[sid] = i
-        ids.append(sid)
-        coords.append(_point(stop, where, extent))
-        minutes = stop.get("service_minutes")
-        service.append(
-            30.0
-            if minutes in (None, "")
-            else _number(minutes, f"{where}.service_minutes", lo=0, hi=1440)
-        )
-        prio = stop.get("priority")
-        priority.append(
-            1
-            if prio in (None, "")
-            else int(_number(prio, f"{where}.priority", lo=0, hi=9, integer=True))
-        )
+    rows = [_stop(stop, i, row_label, seen, extent) for i, stop in enumerate(stops)]
     distance = payload.get("distance", "straight")
     if distance not in ("straight", "roads"):
         raise PlanError(
@@ -169,11 +152,11 @@ def parse_request(
         )
     return PlanRequest(
         depot=depot,
-        ids=ids,
-        lon=np.array([c[0] for c in coords]),
-        lat=np.array([c[1] for c in coords]),
-        service_minutes=np.array(service),
-        priority=np.array(priority, dtype=np.int64),
+        ids=[r[0] for r in rows],
+        lon=np.array([r[1] for r in rows]),
+        lat=np.array([r[2] for r in rows]),
+        service_minutes=np.array([r[3] for r in rows]),
+        priority=np.array([r[4] for r in rows], dtype=np.int64),
         days=int(_number(payload.get("days", 1), "days", lo=1, hi=31, integer=True)),
         teams=int(_number(payload.get("teams", 1), "teams", lo=1, hi=20, integer=True)),
         day_minutes=_number(payload.get("day_minutes", 480), "day_minutes", lo=1, hi=1440),
@@ -182,20 +165,102 @@ def parse_request(
     )
 
 
+def _stop(
+    stop: Any,
+    i: int,
+    row_label: Callable[[int], str],
+    seen: dict[str, int],
+    extent: tuple[float, float, float, float] | None,
+) -> tuple[str, float, float, float, int]:
+    """One checked stop: id, lon, lat, service minutes, priority (``seen`` maps ids to rows)."""
+    where = row_label(i)
+    if not isinstance(stop, Mapping):
+        raise PlanError(_msg("%(where)s: a stop must be an object", where=where))
+    sid = stop.get("id")
+    if sid is None or str(sid).strip() == "":
+        raise PlanError(_msg("%(where)s.id: missing", where=where))
+    sid = str(sid).strip()
+    if sid in seen:
+        raise PlanError(
+            _msg(
+                "%(where)s.id: duplicate id %(id)s (also %(other)s)",
+                where=where,
+                id=repr(sid),
+                other=row_label(seen[sid]),
+            )
+        )
+    seen[sid] = i
+    lon, lat = _point(stop, where, extent)
+    minutes = stop.get("service_minutes")
+    service = (
+        30.0
+        if minutes in (None, "")
+        else _number(minutes, f"{where}.service_minutes", lo=0, hi=1440)
+    )
+    prio = stop.get("priority")
+    priority = (
+        1
+        if prio in (None, "")
+        else int(_number(prio, f"{where}.priority", lo=0, hi=9, integer=True))
+    )
+    return sid, lon, lat, service, priority
+
+
+@dataclass(frozen=True)
+class AlongRoads:
+    """Depot-first matrices along the imported roads: whole metres, travel seconds."""
+
+    metres: np.ndarray
+    seconds: np.ndarray
+
+
+def along_roads(session: Any, request: PlanRequest) -> AlongRoads | None:
+    """The request's matrices along the imported roads; None when it asks for straight lines.
+
+    Raises :class:`PlanError` when it asks for roads and none are imported.  Travel times
+    then come from each road class's speed (``speed_kmh`` is not used), the last stretch
+    off the road at walking speed (``geo.roads.matrix_along_roads``).
+    """
+    if request.distance != "roads":
+        return None
+    graph = _ROADS.get_or_build(data_stamp(session).boundaries(), "graph", lambda: _graph(session))
+    if graph is None:
+        raise PlanError(
+            _msg('distance: no road network imported (qungong roads import); use "straight"')
+        )
+    lon = np.concatenate([[request.depot[0]], request.lon])
+    lat = np.concatenate([[request.depot[1]], request.lat])
+    x, y = _TO_METRIC.transform(lon, lat)
+    metres, minutes = matrix_along_roads(graph, np.column_stack([x, y]))
+    return AlongRoads(
+        metres=np.rint(metres).astype(np.int64), seconds=np.ceil(minutes * 60).astype(np.int64)
+    )
+
+
+def _graph(session: Any) -> RoadGraph | None:
+    from models import roads as road_db
+
+    lines = road_db.road_lines(session)
+    if lines.empty:
+        return None
+    speeds = lines.groupby("road_class")["speed_kmh"].first().to_dict()
+    return road_graph(lines, class_column="road_class", speeds=speeds)
+
+
 def _matrix(request: PlanRequest) -> np.ndarray:
     if request.distance == "roads":
-        # Road distances come with the planners' road network; until one is imported the
-        # request cannot be answered honestly with straight lines.
-        raise PlanError(_msg('distance: no road network imported; use "straight"'))
+        # The caller reads the roads (along_roads); without them there is no honest answer.
+        raise PlanError(_msg('distance: "roads" needs the road network; use "straight"'))
     lon = np.concatenate([[request.depot[0]], request.lon])
     lat = np.concatenate([[request.depot[1]], request.lat])
     return straight_line_matrix(lon, lat)
 
 
-def problem_of(request: PlanRequest, matrix: np.ndarray | None = None) -> RoutingProblem:
+def problem_of(request: PlanRequest, along: AlongRoads | None = None) -> RoutingProblem:
     """The routing problem of a request (node 0 the depot, node i+1 stop i)."""
     return RoutingProblem(
-        distance_m=_matrix(request) if matrix is None else matrix,
+        distance_m=_matrix(request) if along is None else along.metres,
+        travel_seconds=None if along is None else along.seconds,
         service_s=np.concatenate([[0], np.rint(request.service_minutes * 60)]).astype(np.int64),
         priority=np.concatenate([[9], request.priority]),
         routes=request.days * request.teams,
@@ -205,9 +270,12 @@ def problem_of(request: PlanRequest, matrix: np.ndarray | None = None) -> Routin
     )
 
 
-def plan(request: PlanRequest, *, matrix: np.ndarray | None = None) -> dict[str, Any]:
-    """Plan the request: ``{"days": [...], "unassigned": [...]}`` as the API answers it."""
-    problem = problem_of(request, matrix)
+def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, Any]:
+    """Plan the request: ``{"days": [...], "unassigned": [...]}`` as the API answers it.
+
+    ``along`` are the matrices along roads (:func:`along_roads`) for ``distance: "roads"``.
+    """
+    problem = problem_of(request, along)
     day_s = problem.route_seconds or 0
     time = problem.time_matrix()
     # Alone on a day: out, the visit, back. A stop over the day's length fits no day.
@@ -231,6 +299,7 @@ def plan(request: PlanRequest, *, matrix: np.ndarray | None = None) -> dict[str,
         speed_kmh=problem.speed_kmh,
         route_seconds=problem.route_seconds,
         balance_per_s=problem.balance_per_s,
+        travel_seconds=problem.travel_s()[np.ix_(keep, keep)],
     )
     result = solve(sub)
     days = []

@@ -21,7 +21,8 @@ def plan() -> ResponseReturnValue:
     payload = request.get_json(silent=True)
     if payload is None:
         raise PlanError("the request body must be a JSON object")
-    extent = routes.city_extent(get_session())
-    checked = routes.parse_request(payload, extent=extent)
+    session = get_session()
+    checked = routes.parse_request(payload, extent=routes.city_extent(session))
+    along = routes.along_roads(session, checked)
     release()  # the solver needs no connection
-    return jsonify(routes.plan(checked))
+    return jsonify(routes.plan(checked, along=along))
