@@ -1,4 +1,4 @@
-"""Import a road network: lines from a shapefile, GeoPackage, GeoJSON or OSM PBF extract.
+"""Import a road network: lines from a shapefile, GeoPackage, GeoJSON or an OSM extract (PBF, XML).
 
 Dry run unless ``commit``; a commit replaces every road in one transaction.  Checked first:
 there are lines, the coordinate system is known and puts them in the Shaoyang area, every
@@ -59,7 +59,8 @@ def read_speeds(path: Path) -> dict[str, float]:
 
 def _read(path: Path, shown: str, layer: str | None) -> gpd.GeoDataFrame:
     kwargs: dict[str, Any] = {}
-    if path.suffix.lower() == ".pbf":
+    # OpenStreetMap data (PBF or XML) through GDAL's OSM driver: ways are its "lines" layer
+    if path.suffix.lower() in (".pbf", ".osm"):
         kwargs["layer"] = layer or "lines"
     elif layer:
         kwargs["layer"] = layer

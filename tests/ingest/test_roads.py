@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 
 import geopandas as gpd
+import osmium
 import pytest
 import shapely
+from osmium.osm.mutable import Node, Way
 from shapely.geometry import LineString
 from sqlalchemy import text
 
@@ -105,3 +107,46 @@ def test_wrong_coordinate_system(db_url, tmp_path):
     frame.to_file(wrong, engine="pyogrio")
     with pytest.raises(IngestError, match="wrong coordinate system"):
         import_roads(db_url, wrong, commit=True)
+
+
+def _osm(path, *, island=False):
+    """The ring of ``_roads`` as OpenStreetMap data (PBF or XML by the file name), with
+    ``highway`` tags: two secondary roads, the rest tracks; ``island`` adds a way apart."""
+    ring = [*CENTRES, *reversed(NORTH)]
+    points = ring + ([(110.3, 26.5), (110.31, 26.5)] if island else [])
+    ways = [[i + 1, (i + 1) % len(ring) + 1] for i in range(len(ring))]
+    if island:
+        ways.append([len(ring) + 1, len(ring) + 2])
+    with osmium.SimpleWriter(str(path)) as writer:
+        for i, (x, y) in enumerate(points, start=1):
+            writer.add_node(Node(id=i, location=(x, y), version=1))
+        for i, nodes in enumerate(ways, start=101):
+            tags = {"highway": "secondary" if i <= 102 else "track", "name": f"县道{i}"}
+            if island and i == 100 + len(ways):
+                tags["name"] = "孤岛路"
+            writer.add_way(Way(id=i, nodes=nodes, tags=tags, version=1))
+    return path
+
+
+@pytest.mark.parametrize("name", ["roads.osm.pbf", "roads.osm"])
+def test_openstreetmap_extract_pbf_and_xml(db_url, tmp_path, name):
+    """An OSM extract is read through GDAL's OSM driver (its ``lines`` layer); the
+    ``highway`` tag is the road class, so the default table gives the speeds."""
+    path = _osm(tmp_path / name)
+    report = import_roads(db_url, path, commit=True)
+    assert report["status"] == "committed"
+    assert report["lines"] == 8
+    assert report["classes"] == {"track": 6, "secondary": 2}
+    with engine_for(db_url).connect() as conn:
+        rows = conn.execute(
+            text("SELECT name, road_class, speed_kmh FROM road ORDER BY name")
+        ).all()
+    assert rows[0] == ("县道101", "secondary", 40.0)
+    assert {r[2] for r in rows[2:]} == {10.0}
+
+
+def test_openstreetmap_extract_disconnected_names_the_way(db_url, tmp_path):
+    path = _osm(tmp_path / "island.osm.pbf", island=True)
+    with pytest.raises(IngestError, match=r"1 part\(s\) apart .*孤岛路"):
+        import_roads(db_url, path, commit=True)
+    assert _count(db_url, "road") == 0
