@@ -44,7 +44,12 @@ __all__ = [
 METRIC_CRS = "EPSG:4546"  # CGCS2000 / 3-degree Gauss-Kruger CM 111E: metres across Shaoyang
 COMPONENTS = ("distance", "officers", "recency", "visits", "need")
 #: measures along roads, present when roads are imported (household-weighted when rolled up)
-ROAD_COLUMNS = ("distance_nearest_road_m", "travel_minutes")
+ROAD_COLUMNS = (
+    "distance_nearest_road_m",
+    "travel_minutes",
+    "distance_own_road_m",
+    "travel_minutes_own",
+)
 #: The code column that names a unit of each level in a group-measure frame.
 LEVEL_KEYS = {
     "group": "code",
@@ -251,13 +256,16 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
     m["_w"] = w
     road_cols = [c for c in ROAD_COLUMNS if c in m]
     for c in road_cols:
+        # over the groups that have the measure (no own station, or off the network: NaN)
         m[f"_w_{c}"] = m[c] * w
+        m[f"_h_{c}"] = w.where(m[c].notna(), 0.0)
     m["_no_station"] = m["station_code"].isna().astype(np.int64)
     sums = ["households", "officers", "posts", "vacant", "households_visited", "cases", "visits"]
     agg = m.groupby(key, sort=True).agg(
         **{c: (c, "sum") for c in sums},
         **{c: (c, "sum") for c in ("_w_eff", "_w_own", "_w_has", "_w_near", "_w", "_no_station")},
         **{f"_w_{c}": (f"_w_{c}", "sum") for c in road_cols},
+        **{f"_h_{c}": (f"_h_{c}", "sum") for c in road_cols},
         groups=("code", "size"),
         days_since_visit=("days_since_visit", "min"),
         standard_days=("standard_days", "first"),
@@ -274,7 +282,8 @@ def roll_up(measures: pd.DataFrame, level: str) -> pd.DataFrame:
     agg["distance_nearest_m"] = agg["_w_near"] / agg["_w"]
     agg["groups_without_station"] = agg.pop("_no_station")
     for c in road_cols:
-        agg[c] = agg.pop(f"_w_{c}") / agg["_w"]
+        has = agg.pop(f"_h_{c}")
+        agg[c] = (agg.pop(f"_w_{c}") / has).where(has > 0)
     agg = agg.drop(columns=["_w_eff", "_w_own", "_w_has", "_w_near", "_w"])
     if level == "village":
         agg["station_code"] = m.groupby(key)["station_code"].first()
@@ -376,18 +385,22 @@ def reasons(
             "visits_per_1000": scored["visits_per_1000"].round(1),
         }
     )
+    # Row by row over plain arrays and dicts: iterrows made this most of a warm page view.
+    points = contrib.to_numpy(dtype=np.float64)
+    # largest first; equal contributions keep the components' order
+    order = np.argsort(-points, axis=1, kind="stable")[:, :top]
     out = []
-    for (_, c), (_, v) in zip(contrib.iterrows(), values.iterrows(), strict=True):
+    for i, v in enumerate(values.to_dict("records")):
         parts = []
-        for k in c.sort_values(ascending=False).index[:top]:
-            if c[k] < 5:
+        fields = {f: _fmt(x) for f, x in v.items()}
+        for j in order[i]:
+            if points[i, j] < 5:
                 break
-            key = k
-            if k == "distance":
+            key = COMPONENTS[j]
+            if key == "distance":
                 key = "no_station" if pd.isna(v["km_own"]) else "distance_own"
-            elif k == "recency" and pd.isna(v["days"]):
+            elif key == "recency" and pd.isna(v["days"]):
                 key = "never_visited"
-            fields = {f: (_fmt(x)) for f, x in v.items()}
             parts.append(templates[key].format(**fields))
         out.append(separator.join(parts) if parts else templates["none"])
     return pd.Series(out, index=scored.index, dtype=object)

@@ -86,25 +86,13 @@ def as_of(session: Session) -> pd.Timestamp:
     return pd.Timestamp(row or dt.date.today())
 
 
-_CROSSWALK = """
-    xwalk AS (
-        SELECT id AS src, code AS dst FROM admin_unit
-        WHERE generation_id = :g AND level = 'group' AND code LIKE :p
-        UNION ALL
-        (SELECT DISTINCT ON (s.id) s.id, t.code
-         FROM admin_unit s
-         JOIN admin_unit t ON ST_Intersects(t.geom, ST_PointOnSurface(s.geom))
-         WHERE s.level = 'group' AND s.generation_id <> :g
-           AND s.generation_id = ANY(:sources)
-           AND t.level = 'group' AND t.generation_id = :g AND t.code LIKE :p
-         ORDER BY s.id, t.id)
-    )"""
-
 # Each table is aggregated by its own unit id first (integer keys, one pass each), then carried
 # to the generation's groups: ~1 s on 1.6M visits where joining every visit row to the
-# crosswalk first took 10 s.
-_ACTIVITY = f"""
-    WITH {_CROSSWALK},
+# crosswalk first took 10 s.  Only units the aggregates name and that belong to another
+# generation go through the point-in-polygon crosswalk: none when the active generation is
+# viewed, and no extra pass over the visits to find out which generations are in use.
+_ACTIVITY = """
+    WITH
     o AS (SELECT unit_id, count(*) AS n FROM officer GROUP BY 1),
     c AS (SELECT unit_id, count(*) AS n FROM case_record
           WHERE opened_on >= CAST(:need AS date) AND opened_on < CAST(:end AS date) GROUP BY 1),
@@ -117,6 +105,19 @@ _ACTIVITY = f"""
            GROUP BY 1),
     vd AS (SELECT DISTINCT unit_id, (visited_at AT TIME ZONE 'Asia/Shanghai')::date AS day
            FROM visit WHERE visited_at >= :window AND visited_at < :end),
+    used AS (SELECT unit_id FROM o UNION SELECT unit_id FROM c UNION SELECT unit_id FROM vl),
+    xwalk AS (
+        SELECT id AS src, code AS dst FROM admin_unit
+        WHERE generation_id = :g AND level = 'group' AND code LIKE :p
+        UNION ALL
+        (SELECT DISTINCT ON (s.id) s.id, t.code
+         FROM admin_unit s
+         JOIN admin_unit t ON ST_Intersects(t.geom, ST_PointOnSurface(s.geom))
+         WHERE s.id IN (SELECT unit_id FROM used)
+           AND s.level = 'group' AND s.generation_id <> :g
+           AND t.level = 'group' AND t.generation_id = :g AND t.code LIKE :p
+         ORDER BY s.id, t.id)
+    ),
     per AS (SELECT x.dst, coalesce(sum(o.n), 0) AS officers, coalesce(sum(c.n), 0) AS cases,
                    coalesce(sum(vl.n), 0) AS visits, max(vl.last) AS last_visit,
                    coalesce(sum(vh.n), 0) AS households_visited
@@ -131,24 +132,6 @@ _ACTIVITY = f"""
            coalesce(days.n, 0) AS village_visit_days
     FROM per LEFT JOIN days ON days.village_code = left(per.dst, 12)
 """
-
-
-def _source_generations(session: Session) -> list[int]:
-    """Generations that officers, cases and visits are attached to.
-
-    Imports attach rows to the active generation and ``reattribute`` moves all of a table at
-    once, so the lowest and highest unit id of each table name every generation in use; this
-    spares a 47,224-polygon crosswalk for a generation no row points into.
-    """
-    rows = session.execute(
-        text(
-            "SELECT DISTINCT generation_id FROM admin_unit WHERE id IN ("
-            " SELECT min(unit_id) FROM officer UNION SELECT max(unit_id) FROM officer"
-            " UNION SELECT min(unit_id) FROM case_record UNION SELECT max(unit_id) FROM case_record"
-            " UNION SELECT min(unit_id) FROM visit UNION SELECT max(unit_id) FROM visit)"
-        )
-    )
-    return [int(r[0]) for r in rows]
 
 
 def activity(
@@ -173,7 +156,6 @@ def activity(
         "window": day + dt.timedelta(days=1 - window_days),
         "need": day + dt.timedelta(days=1 - need_days),
     }
-    params["sources"] = _source_generations(session)
     # The planner cannot estimate the CTE joins (it guesses billions of rows) and would spend
     # seconds JIT-compiling a query that runs in one.
     session.execute(text("SET LOCAL jit = off"))

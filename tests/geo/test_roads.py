@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from geo.roads import components, nearest_along_roads, road_graph
+from geo.roads import components, nearest_along_roads, pairs_along_roads, road_graph
 
 A, B, C, D = (0, 0), (1000, 0), (2000, 0), (0, 3000)
 E = (2000, 500)
@@ -53,6 +53,32 @@ def test_nearest_source_and_access_stretches():
     assert got["road_minutes"].iloc[0] == pytest.approx(4.5 + 100 / (4000 / 60))
 
 
+def test_distance_to_a_given_station_not_the_nearest():
+    graph = road_graph(_roads())
+    stations = [A, (2300, 1500)]  # the second 300 m off the road beside F
+    # (2000, 1400) joins at F, 100 m off; its own station is A although the other is nearer
+    # (1000, 50) joins at B, 50 m off; its own station is the one beside F; the third has none
+    got = pairs_along_roads(graph, stations, [(2000, 1400), (1000, 50), B], [0, 1, -1])
+    assert got["road_m"].iloc[:2].tolist() == pytest.approx([3500 + 100, 300 + 2500 + 50])
+    walk = 4000 / 60  # metres a minute on foot
+    # A to F fastest via C and E (8.4 min); F to B via E and C (1.2 + 3 + 3 min)
+    assert got["road_minutes"].iloc[:2].tolist() == pytest.approx(
+        [8.4 + 100 / walk, 7.2 + 350 / walk]
+    )
+    assert np.isnan(got["road_m"].iloc[2])
+    assert np.isnan(got["road_minutes"].iloc[2])
+
+
+def test_distance_to_a_given_station_beyond_the_first_search_bound():
+    # G and H are 200 m apart but the only road between them runs 4 km south and back
+    g, h = (3000, 0), (3200, 0)
+    detour = (LineString([g, (3000, -4000), (3200, -4000), h]), "village")
+    graph = road_graph(_roads([(LineString([C, g]), "village"), detour]))
+    got = pairs_along_roads(graph, [A, g], [h], [1])
+    assert got["road_m"].iloc[0] == pytest.approx(8200)  # over the 4 x 200 + 3000 m bound
+    assert got["road_minutes"].iloc[0] == pytest.approx(8200 / (20000 / 60))
+
+
 def test_a_disconnected_part_is_found_and_unreachable():
     island = (LineString([(9000, 9000), (9500, 9000)]), "village")
     graph = road_graph(_roads([island]))
@@ -60,6 +86,8 @@ def test_a_disconnected_part_is_found_and_unreachable():
     assert len(np.unique(labels)) == 2
     got = nearest_along_roads(graph, [A], [(9100, 9000)])
     assert np.isnan(got["road_m"].iloc[0])
+    own = pairs_along_roads(graph, [A], [(9100, 9000)], [0])
+    assert np.isnan(own["road_m"].iloc[0])
 
 
 def test_bad_roads():

@@ -32,6 +32,15 @@ def test_cli_speeds_override_and_road_measures(db_url, tmp_path, client, auth):
     far = props["430525100201002"]  # 0.1 deg east, on the road to the next village's station
     assert far["distance_nearest_road_m"] >= far["distance_nearest_m"] - 1
     assert far["travel_minutes"] > 0
+    # to the group's own station, not the nearest (issue #11)
+    assert near["distance_own_road_m"] == pytest.approx(0, abs=1)
+    assert far["distance_own_road_m"] >= far["distance_own_m"] - 1
+    assert far["travel_minutes_own"] > 0
+    assert props["430525100202001"]["distance_own_road_m"] is None  # its station is closed
+    villages = client.get("/api/coverage?area=430525000000&level=village").get_json()
+    own = {f["properties"]["code"]: f["properties"] for f in villages["features"]}
+    assert own["430525100202"]["distance_own_road_m"] is None
+    assert own["430525100201"]["distance_own_road_m"] > 0
     bad = tmp_path / "bad.csv"
     bad.write_text("class,speed_kmh\nferry,-3\n", encoding="utf-8")
     failed = CliRunner().invoke(main, ["roads", "import", str(path), "--speeds", str(bad)], env=env)

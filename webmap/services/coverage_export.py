@@ -34,6 +34,8 @@ def column_labels() -> dict[str, str]:
         "score": _("缺口得分"),
         "distance_nearest_road_m": _("沿道路距最近工作站（米）"),
         "travel_minutes": _("到最近工作站车程（分钟）"),
+        "distance_own_road_m": _("沿道路距本村工作站（米）"),
+        "travel_minutes_own": _("到本村工作站车程（分钟）"),
         "rank": _("排名"),
         "posts": _("信息员岗位"),
         "vacant": _("空缺岗位"),

@@ -68,6 +68,7 @@ def _tooltip() -> list[tuple[str, str]]:
         ("vacant", _("空缺岗位")),
         ("days_since_visit", _("距上次走访（天）")),
         ("travel_minutes", _("到最近工作站车程（分钟）")),
+        ("travel_minutes_own", _("到本村工作站车程（分钟）")),
         ("reason", _("原因")),
     ]
 
