@@ -114,6 +114,19 @@ def units_geojson(
     return {"type": "FeatureCollection", "features": features}
 
 
+def parent_names(session: Session, generation_id: int, *, prefix: str = "") -> dict[str, str]:
+    """Names of the counties and townships that contain units under ``prefix``, by code."""
+    rows = session.execute(
+        text(
+            "SELECT code, name FROM admin_unit WHERE generation_id = :g"
+            " AND level IN ('county', 'township') AND code LIKE :p"
+        ),
+        # A county's code lies outside a township's prefix: match on the county's digits.
+        {"g": generation_id, "p": prefix[:6] + "%"},
+    ).all()
+    return {str(code): str(name) for code, name in rows}
+
+
 def area_outline(
     session: Session,
     generation_id: int,

@@ -39,7 +39,7 @@ def leaders_group() -> None:
     type=click.Choice([*LAYERS, "top"]),
     default="hotspots",
     show_default=True,
-    help="What to write: an analysis layer, or the top-20 villages.",
+    help="What to write: an analysis layer, or the ranked villages (top 20 as GeoJSON, all as CSV).",
 )
 @click.option("--unit", type=click.Choice(["township", "village"]), help="Units of the rates.")
 @click.option("--gi", type=click.Choice(["rate", "count"]), default="rate", show_default=True)
@@ -82,7 +82,7 @@ def analyse(
     if output and suffix not in (".csv", ".geojson", ".json"):
         fail(f"{output}: write .geojson or .csv")
     if suffix == ".csv" and layer != "top":
-        fail(f"{output}: a CSV holds the top-20 villages; use --layer top or write .geojson")
+        fail(f"{output}: a CSV holds the ranked villages; use --layer top or write .geojson")
     try:
         query = parse_query(args)
         with session_factory(database_url())() as session:

@@ -60,7 +60,7 @@ def test_cli_top_csv_equals_the_api(client, auth, grid, db_url, tmp_path):
     api = client.get("/api/leaders/top.csv?kind=dispute").get_data(as_text=True)
     assert out.read_bytes().decode("utf-8") == api
     rows = list(csv.DictReader(io.StringIO(api.lstrip("\ufeff"))))
-    assert {r["code"] for r in rows[:4]} == set(HOT)
+    assert {r["区划代码"] for r in rows[:4]} == set(HOT)
 
 
 def test_cli_summary_and_clear_errors(grid, db_url, tmp_path):
@@ -74,4 +74,4 @@ def test_cli_summary_and_clear_errors(grid, db_url, tmp_path):
     assert "Traceback" not in reversed_dates.output
     wrong = _run(db_url, "--layer", "rates", "-o", str(tmp_path / "x.csv"))
     assert wrong.exit_code == 1
-    assert "top-20" in wrong.output
+    assert "ranked villages" in wrong.output

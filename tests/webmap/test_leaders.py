@@ -145,20 +145,35 @@ def test_hotspots_mark_the_block_hot_and_mask_small_counts(client, auth, grid):
     )
 
 
-def test_top_twenty_as_csv_and_geojson(client, auth, grid):
+def test_ranked_csv_and_top_twenty_geojson(client, auth, grid):
     auth.login("leader")
     response = client.get(f"/api/leaders/top.csv?{DISPUTES_2013}")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert len(rows) == 20
-    assert list(rows[0]) == ["rank", "code", "name", "count", "rate", "gi_z", "gi_p", "hotspot"]
-    assert {r["code"] for r in rows[:4]} == set(HOT)
-    zs = [float(r["gi_z"]) for r in rows]
+    # Every tested village is ranked, not only 20, under Chinese headers.
+    assert len(rows) == 64
+    assert list(rows[0]) == [
+        "排名",
+        "区划代码",
+        "县市区",
+        "乡镇（街道）",
+        "村（社区）",
+        "案件数",
+        "每千户案件数",
+        "Gi* z 值",
+        "p 值",
+        "类别",
+    ]
+    assert {r["区划代码"] for r in rows[:4]} == set(HOT)
+    assert {(r["县市区"], r["乡镇（街道）"]) for r in rows[:4]} == {("邵东县", "廉桥镇")}
+    assert rows[0]["类别"].startswith("热点")
+    zs = [float(r["Gi* z 值"]) for r in rows]
     assert zs == sorted(zs, reverse=True)
-    assert all(r["count"] == "<5" or int(r["count"]) >= 5 for r in rows)
+    assert all(r["案件数"] == "<5" or int(r["案件数"]) >= 0 for r in rows)
+    assert not any(r["案件数"] in {"1", "2", "3", "4"} for r in rows)
     geo = client.get(f"/api/leaders/top.geojson?{DISPUTES_2013}").get_json()
-    assert [f["properties"]["code"] for f in geo["features"]] == [r["code"] for r in rows]
+    assert [f["properties"]["code"] for f in geo["features"]] == [r["区划代码"] for r in rows[:20]]
 
 
 def test_page_carries_no_case_and_keeps_state_in_links(client, auth, grid):
@@ -211,7 +226,7 @@ def test_english_page(client, auth, grid):
     auth.login("leader")
     html = client.get("/leaders/?lang=en&layer=hotspots").get_data(as_text=True)
     assert "Hot spot, 99% confidence" in html
-    assert "Download CSV" in html
+    assert "Download the full ranking (CSV)" in html
     assert "热点 99% 置信" not in html
 
 

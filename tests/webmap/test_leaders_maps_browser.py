@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tests.leaders_factories import grid_cases, insert_cases, load_grid_network
+from tests.leaders_factories import HOT, grid_cases, insert_cases, load_grid_network
 from tests.webmap.browser import browser_page, login, outside_host, serve
 
 pytestmark = pytest.mark.browser
@@ -134,7 +134,7 @@ def test_monthly_frames_share_one_scale_and_the_panel_follows(app, auth, db_url)
         )
 
 
-def test_print_sheet_has_title_filters_legend_scale_and_date(app, auth, db_url):
+def test_top_rows_zoom_and_the_print_sheet(app, auth, db_url):
     auth.make_users()
     network = load_grid_network(db_url)
     insert_cases(db_url, grid_cases(network))
@@ -142,6 +142,28 @@ def test_print_sheet_has_title_filters_legend_scale_and_date(app, auth, db_url):
         login(page, base, "leader")
         page.goto(f"{base}/leaders/?kind=dispute&from=2013-01-01&to=2013-12-31", wait_until="load")
         page.wait_for_selector(READY, timeout=20_000)
+        # The top-20 table: each village with its county and township; a row click zooms there.
+        first = page.locator("#top tbody tr").first
+        code = first.get_attribute("data-code")
+        assert code in HOT
+        assert first.locator(".parents").inner_text() == "邵东县 › 廉桥镇"
+        zoom = page.evaluate("() => qungongMap.getZoom()")
+        first.click()
+        page.wait_for_function(
+            "(code) => qungongMap.getContainer().dataset.zoomedTo === code", arg=code
+        )
+        page.wait_for_function("(z) => qungongMap.getZoom() > z", arg=zoom)
+        west, south, east, north = network.villages[code]
+        assert page.evaluate(
+            "([s, w, n, e]) => qungongMap.getBounds().contains([[s, w], [n, e]])",
+            [south, west, north, east],
+        )
+        assert (
+            page.evaluate(
+                "() => qungongMap.getBounds().getEast() - qungongMap.getBounds().getWest()"
+            )
+            < 0.5
+        )
         href = page.get_attribute("a#print", "href")
         assert href.startswith("/leaders/print?")
         assert "kind=dispute" in href

@@ -41,7 +41,7 @@ from geo.hotspots import (
     gi_data_problem,
     spatial_weights,
 )
-from models import case_cube
+from models import case_cube, places
 from models import hotspots as case_queries
 from models.cache import DataStamp, StampedCache, data_stamp
 from webmap.services.leaders_query import (
@@ -105,8 +105,11 @@ class Analysis:
         villages: gpd.GeoDataFrame,
         query: LeadersQuery,
         weights: Callable[[gpd.GeoDataFrame], W],
+        place_names: dict[str, str] | None = None,
     ) -> None:
         self.total = total
+        # County and township names by code, for the ranked villages' full names.
+        self.place_names = place_names or {}
         self.months = months
         self.heat = heat
         self.rates = rates
@@ -163,15 +166,22 @@ class Analysis:
         """Why Gi* was not run (key and figures), None when it was: see geo.hotspots."""
         return self._hotspot_result()[3]
 
-    def top(self, n: int = TOP_N) -> pd.DataFrame:
-        """The ``n`` hottest villages (largest Gi* z) with masked small counts."""
+    def top(self, n: int | None = TOP_N) -> pd.DataFrame:
+        """The ``n`` hottest villages (largest Gi* z; every tested village when ``n`` is None),
+        with their county and township names and masked small counts."""
+        columns = ["code", "county", "township", "name", "count", "rate", "gi_z", "gi_p"]
         hs = self.hotspots
         if hs.empty:
-            return pd.DataFrame(
-                columns=["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot", "geometry"]
-            )
-        order = hs.sort_values(["gi_z", "count"], ascending=[False, False]).head(n)
-        out = order[["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot", "geometry"]]
+            return pd.DataFrame(columns=[*columns, "hotspot", "geometry"])
+        order = hs.sort_values(["gi_z", "count"], ascending=[False, False])
+        if n is not None:
+            order = order.head(n)
+        codes = order["code"].astype(str)
+        names = self.place_names
+        out = order.assign(
+            county=[names.get(c[:6] + "000000", "") for c in codes],
+            township=[names.get(c[:9] + "000", "") for c in codes],
+        )[[*columns, "hotspot", "geometry"]]
         return mask_small(out.copy())
 
 
@@ -323,6 +333,7 @@ def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analy
             session, generation_id, case_filter, level="village", prefix=study_prefix, cube=True
         )
     )
+    place_names = places.parent_names(session, generation_id, prefix=study_prefix)
     # Everything is read: give the connection back to the pool before the CPU-bound part
     # (hexagons, Gi*), so other requests are not starved of connections meanwhile.  Objects
     # the caller loaded stay readable; the session reconnects if it is used again.
@@ -344,4 +355,5 @@ def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analy
         villages=villages,
         query=query,
         weights=weights,
+        place_names=place_names,
     )

@@ -19,9 +19,11 @@ import pandas as pd
 from geo.density import MIN_COUNT
 from geo.density import suppress_small as drop_small
 from geo.layers.elements import feature_collection
+from geo.layers.hotspots import HOTSPOT_LABELS
 from webmap.services.leaders import (
     PERMUTATIONS,
     TOLERANCE,
+    TOP_N,
     Analysis,
     LeadersQuery,
     class_counts,
@@ -30,7 +32,32 @@ from webmap.services.leaders import (
 
 __all__ = ["TOP_COLUMNS", "layer_geojson", "top_csv", "top_geojson", "top_rows"]
 
-TOP_COLUMNS = ("rank", "code", "name", "count", "rate", "gi_z", "gi_p", "hotspot")
+TOP_COLUMNS = (
+    "rank",
+    "code",
+    "county",
+    "township",
+    "name",
+    "count",
+    "rate",
+    "gi_z",
+    "gi_p",
+    "hotspot",
+)
+# The ranked CSV's headers: Chinese, as the officials who open it in Excel read them (the
+# same bytes from the page, the API and the command line, whatever the UI's language).
+CSV_HEADERS = {
+    "rank": "排名",
+    "code": "区划代码",
+    "county": "县市区",
+    "township": "乡镇（街道）",
+    "name": "村（社区）",
+    "count": "案件数",
+    "rate": "每千户案件数",
+    "gi_z": "Gi* z 值",
+    "gi_p": "p 值",
+    "hotspot": "类别",
+}
 
 
 def _meta(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
@@ -110,15 +137,20 @@ def _rounded(value: Any, digits: int) -> float | None:
     return None if np.isnan(number) else round(number, digits)
 
 
-def top_rows(result: Analysis) -> list[dict[str, Any]]:
-    """The top villages as plain rows (rank first), ready for a table, CSV or JSON."""
-    top = result.top()
+def top_rows(result: Analysis, n: int | None = TOP_N) -> list[dict[str, Any]]:
+    """The ``n`` hottest villages (all ranked ones if None) as plain rows, rank first, each
+    with its county and township and its bounds (west, south, east, north) for a map."""
+    top = result.top(n)
+    bounds = np.round(top.geometry.bounds.to_numpy(dtype=float), 5) if len(top) else []
     rows = []
-    for rank, rec in enumerate(top.drop(columns="geometry").to_dict("records"), start=1):
+    records = top.drop(columns="geometry").to_dict("records")
+    for rank, (rec, box) in enumerate(zip(records, bounds, strict=True), start=1):
         rows.append(
             {
                 "rank": rank,
                 "code": rec["code"],
+                "county": rec["county"],
+                "township": rec["township"],
                 "name": rec["name"],
                 "count": rec["count"],
                 "rate": rec["rate"],
@@ -126,17 +158,24 @@ def top_rows(result: Analysis) -> list[dict[str, Any]]:
                 "gi_z": _rounded(rec["gi_z"], 3),
                 "gi_p": _rounded(rec["gi_p"], 4),
                 "hotspot": rec["hotspot"],
+                "bounds": [float(v) for v in box],
             }
         )
     return rows
 
 
 def top_csv(result: Analysis) -> str:
-    """The 20 hottest villages as CSV text, with a BOM so Excel reads the Chinese names."""
+    """Every ranked village (hottest first) as CSV with Chinese headers and class names, with
+    a BOM so Excel reads the Chinese; counts and rates of 1-4 cases read ``<5``."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TOP_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(top_rows(result))
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([CSV_HEADERS[c] for c in TOP_COLUMNS])
+    for row in top_rows(result, None):
+        # Where Gi* was not run every class reads "ns": say "not analysed" instead.
+        row["hotspot"] = (
+            "未分析" if result.gi_problem else HOTSPOT_LABELS.get(row["hotspot"], row["hotspot"])
+        )
+        writer.writerow(["" if row[c] is None else row[c] for c in TOP_COLUMNS])
     return "\ufeff" + buffer.getvalue()
 
 

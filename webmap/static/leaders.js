@@ -76,6 +76,22 @@
     show();
   }
 
+  // A row of the top-20 table zooms the map to its village (click, or Enter on the row).
+  function zoomFromTable(map) {
+    var rows = document.querySelectorAll("#top tbody tr[data-bounds]");
+    rows.forEach(function (row) {
+      function zoom() {
+        var b = row.dataset.bounds.split(",").map(Number);
+        if (b.length !== 4 || b.some(isNaN)) { return; }
+        map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 14, padding: [20, 20]});
+        rows.forEach(function (r) { r.classList.toggle("current", r === row); });
+        map.getContainer().dataset.zoomedTo = row.dataset.code;
+      }
+      row.addEventListener("click", zoom);
+      row.addEventListener("keydown", function (e) { if (e.key === "Enter") { zoom(); } });
+    });
+  }
+
   function leaders(map, control, cfg) {
     // The map's own canvas (folium's prefer_canvas): one more canvas would cost a redraw.
     var renderer = map.getRenderer(L.polyline([]));
@@ -128,6 +144,7 @@
 
     clipTo(map, cfg.clip);
     followFrames(map, cfg.frames || []);
+    zoomFromTable(map);
 
     var el = map.getContainer();
     el.dataset.layer = cfg.layer;

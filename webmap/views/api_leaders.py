@@ -74,12 +74,13 @@ def hotspots() -> ResponseReturnValue:
 @bp.get("/top.csv")
 @rule("leader", area="param", export=True)
 def top_csv() -> ResponseReturnValue:
-    """The 20 hottest villages as CSV (UTF-8 with BOM, so Excel reads the Chinese names)."""
+    """Every ranked village, hottest first, as CSV with Chinese headers (UTF-8 with BOM, so
+    Excel reads the Chinese); the URL keeps its old name for scripts that use it."""
     _, result = _request_analysis()
     return Response(
         leaders_export.top_csv(result),
         mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=hotspot_villages_top20.csv"},
+        headers={"Content-Disposition": "attachment; filename=hotspot_villages_ranked.csv"},
     )
 
 
