@@ -147,7 +147,7 @@ def _hotspots(groups: pd.DataFrame, rng: np.random.Generator) -> tuple[npt.NDArr
     relocation = groups["village_code"].isin(chosen).to_numpy()
     rural_towns = groups.loc[~groups["urban"], "township_code"].unique()
     n_land = min(len(rural_towns), max(1, round(0.025 * len(rural_towns))))
-    land_towns = rng.choice(rural_towns, size=n_land, replace=False) if n_land else []
+    land_towns = rng.choice(rural_towns, size=n_land, replace=False) if n_land else rural_towns[:0]
     land = groups["township_code"].isin(land_towns).to_numpy()
     return relocation, land
 

@@ -72,7 +72,7 @@ def case_fields(table: pd.DataFrame, cols: dict[str, str], rows: RowFlags) -> pd
     rows.flag(dup, "duplicate_in_file", ("row " + (first_row + 2).astype(str)).to_numpy(object))
 
     def day(stamp: pd.Series) -> np.ndarray:
-        return stamp.dt.date.astype(object).where(stamp.notna(), None).to_numpy()
+        return np.asarray(stamp.dt.date.astype(object).where(stamp.notna(), None), dtype=object)
 
     return pd.DataFrame(
         {

@@ -71,10 +71,11 @@ def transform_geometries(
 ) -> npt.NDArray[np.object_]:
     """Geometries (None kept) from ``src`` to ``dst`` coordinates."""
     tf = transformer(src, dst)
-    return shapely.transform(
+    moved: npt.NDArray[np.object_] = shapely.transform(
         np.asarray(geoms, dtype=object),
         lambda xy: np.column_stack(tf.transform(xy[:, 0], xy[:, 1])),
     )
+    return moved
 
 
 _EPSG_MATCHES: dict[tuple[str, int], int | None] = {}

@@ -8,6 +8,7 @@ lands far from Shaoyang, unsafe or oversized zips.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import stat
@@ -137,7 +138,7 @@ def safe_extract(path: Path, dest: Path, *, limits: Limits, name: str | None = N
             member_bytes = 0
             allowed = max(info.compress_size, 1) * limits.max_ratio
             with archive.open(info) as src, target.open("wb") as out:
-                for chunk in iter(lambda src=src: src.read(1 << 20), b""):
+                for chunk in iter(functools.partial(src.read, 1 << 20), b""):
                     member_bytes += len(chunk)
                     total += len(chunk)
                     if member_bytes > allowed and member_bytes > 1024**2:

@@ -92,7 +92,11 @@ def link_parents(units: pd.DataFrame, candidates: pd.DataFrame) -> Links:
     )
     expected = units["level"].map(PARENT_LEVEL)
     parent_id[level_ok.notna() & (level_ok != expected)] = pd.NA
-    method = pd.Series(np.where(parent_id.notna(), "code", None), index=units.index, dtype=object)
+    method = pd.Series(
+        np.where(parent_id.notna(), "code", np.array(None, dtype=object)),
+        index=units.index,
+        dtype=object,
+    )
     problems: list[tuple[int, str, str, str]] = []
 
     missing = np.flatnonzero(

@@ -152,7 +152,9 @@ def locate(
             "source_crs": np.where(geocoded, "wgs84", pts.source),
             "source_lon": pts.source_lon,
             "source_lat": pts.source_lat,
-            "location_method": np.where(geocoded, "geocoded", np.where(given, "gps", None)),
+            "location_method": np.where(
+                geocoded, "geocoded", np.where(given, "gps", np.array(None, dtype=object))
+            ),
             "location_score": np.where(geocoded, geo["score"], np.where(given, 1.0, np.nan)),
             "fixed_code": np.where(geocoded, geo["code"], None),
         }

@@ -54,7 +54,7 @@ class Points:
     @property
     def ok(self) -> np.ndarray:
         """Rows with a usable WGS-84 point."""
-        return self.given & (self.problem == None)  # noqa: E711  (elementwise)
+        return np.asarray(self.given & (self.problem == None), dtype=bool)  # noqa: E711  (elementwise)
 
 
 def near_shaoyang(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -127,5 +127,5 @@ def read_points(
         given=given,
         swapped=swapped & ~bad,
         problem=problem,
-        detail=np.where(bad, shown, None),
+        detail=np.where(bad, shown, np.array(None, dtype=object)),
     )

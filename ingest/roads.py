@@ -35,7 +35,7 @@ _BOX = (108.0, 24.0, 114.0, 30.0)  # lon/lat around Shaoyang
 MAX_PARTS_SHOWN = 5
 
 
-class RoadReport(dict):
+class RoadReport(dict[str, Any]):
     """What an import found and did (``status``: dry_run or committed)."""
 
 

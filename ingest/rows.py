@@ -63,7 +63,7 @@ class RowFlags:
     @property
     def good(self) -> np.ndarray:
         """Rows without a problem so far."""
-        return self.code == None  # noqa: E711
+        return np.asarray(self.code == None, dtype=bool)  # noqa: E711
 
 
 def parse_dates(raw: pd.Series, rows: RowFlags, *, required: bool) -> pd.Series:

@@ -7,11 +7,13 @@ Gauss-Kruger with GBK .dbf, XLSX/CSV registers), then the same importers users r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -70,7 +72,8 @@ def build(*, scale: float, seed: int, out: Path) -> dict[str, Path]:
     )
     # The gaps a real network has (vacant posts, closed stations, ...) for planners to find.
     network, visits, truth = seed_gaps(network, visits, seed=seed)
-    click.echo("  gaps seeded: " + ", ".join(f"{k} {v}" for k, v in network.notes["gaps"].items()))
+    gaps = cast(dict[str, Any], network.notes["gaps"])
+    click.echo("  gaps seeded: " + ", ".join(f"{k} {v}" for k, v in gaps.items()))
     written = write_files(network, out, cases=cases, visits=visits)
     written["gaps_truth"] = out / "gaps_truth.csv"
     truth.to_csv(written["gaps_truth"], index=False, encoding="utf-8")
@@ -127,8 +130,13 @@ def _network_steps(url: str) -> list[tuple[str, Callable[[Path], ImportReport]]]
     steps: list[tuple[str, Callable[[Path], ImportReport]]] = [
         (
             f"{level}_{gen}",
-            lambda p, g=gen: import_boundaries(
-                url, p, generation=g, valid_from=GENERATIONS[g], commit=True, username="demo"
+            functools.partial(
+                import_boundaries,
+                url,
+                generation=gen,
+                valid_from=GENERATIONS[gen],
+                commit=True,
+                username="demo",
             ),
         )
         for gen in GENERATIONS
@@ -142,7 +150,7 @@ def _network_steps(url: str) -> list[tuple[str, Callable[[Path], ImportReport]]]
         steps += [
             (
                 f"{key}_{gen}",
-                lambda p, f=importer, g=gen: f(url, p, generation=g, commit=True, username="demo"),
+                functools.partial(importer, url, generation=gen, commit=True, username="demo"),
             )
             for gen in GENERATIONS
         ]
@@ -187,7 +195,9 @@ def add_demo_users(url: str) -> None:
 
     with transaction(url) as session:
         generation = active_generation(session)
-        township = first_unit_code(session, generation.id, level="township")
+        township = first_unit_code(session, generation.id, level="township") if generation else None
+        if township is None:
+            fail("no township in the active generation: load the demo boundaries first")
         for username, role, scope, name in DEMO_USERS:
             area = township if scope == "township" else CITY_CODE
             create_user(

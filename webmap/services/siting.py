@@ -86,7 +86,7 @@ def _candidates(raw: Any) -> tuple[tuple[float, float, str], ...] | None:
     return tuple(out)
 
 
-def parse_siting(payload: dict[str, Any], *, default_area: str) -> SitingQuery:
+def parse_siting(payload: object, *, default_area: str) -> SitingQuery:
     """A :class:`SitingQuery` from JSON; a bad or absurd value -> 400 naming it."""
     if not isinstance(payload, dict):
         raise BadSiting(_("请求应为 JSON 对象"))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import folium
+from branca.element import Figure
 from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,14 @@ def dumps(obj: Any) -> str:
     return script_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
+def map_root(m: folium.Map) -> Figure:
+    """The page (``Figure``) a map is drawn in: its header, html and script parts."""
+    # branca types get_root() as Element; a folium Map's root is always its Figure.
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    return root
+
+
 class AssetsMissing(ApiError):
     status = 503
     code = "assets_missing"
@@ -42,7 +51,7 @@ def render_map_page(template: str, m: folium.Map, **context: object) -> str:
     if problem:
         raise AssetsMissing(problem)
     localize(m, base_url=vendor_base_url())
-    root = m.get_root()
+    root = map_root(m)
     root.render()
     return render_template(
         template,

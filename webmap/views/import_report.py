@@ -82,7 +82,7 @@ def report_table(report: ImportReport) -> ReportTable:
     """Labelled counts and findings of ``report`` in the request's language."""
     english = str(get_locale()) == "en"
     counts = [(str(COUNT_LABELS.get(k, _l("其他"))), v) for k, v in report.counts.items()]
-    problems = []
+    problems: list[tuple[str, str, str, str]] = []
     for kind in ("error", "warning", "repair"):
         for p in report.problems:
             if p.kind == kind:

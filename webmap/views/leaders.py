@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -48,7 +49,7 @@ from webmap.services.leaders import (
 from webmap.services.leaders_export import top_rows
 from webmap.vendor import assets_problem
 from webmap.vendor import base_url as vendor_base_url
-from webmap.views.common import AssetsMissing, db_session, dumps, render_map_page
+from webmap.views.common import AssetsMissing, db_session, dumps, map_root, render_map_page
 
 bp = Blueprint("leaders", __name__, url_prefix="/leaders")
 
@@ -235,10 +236,16 @@ def _gi_problem_text(problem: tuple[str, dict[str, int]] | None) -> str | None:
     )
 
 
+def _url(endpoint: str, params: Mapping[str, str]) -> str:
+    """``url_for`` with the leaders' query-string parameters."""
+    values: dict[str, Any] = dict(params)
+    return url_for(endpoint, **values)
+
+
 def _breadcrumbs(
     session: Session, generation_id: int, query: LeadersQuery
 ) -> list[tuple[str, str]]:
-    crumbs = [(_("全市"), url_for("leaders.index", **query.args(area="")))]
+    crumbs = [(_("全市"), _url("leaders.index", query.args(area="")))]
     if query.level == "city":
         return crumbs
     codes = [query.prefix[:6] + "000000"]
@@ -255,7 +262,7 @@ def _breadcrumbs(
         )["features"]
         if found:
             name = found[0]["properties"]["name"]
-            crumbs.append((name, url_for("leaders.index", **query.args(area=code))))
+            crumbs.append((name, _url("leaders.index", query.args(area=code))))
     return crumbs
 
 
@@ -292,7 +299,7 @@ def index() -> str:
         title=_("领导热点图"),
         generation=generation,
         query=query,
-        print_url=url_for("leaders.print_map", **query.args()),
+        print_url=_url("leaders.print_map", query.args()),
         **pieces,
     )
 
@@ -312,7 +319,7 @@ def print_map() -> str:
         query=query,
         filters=_filter_summary(query, pieces["crumbs"]),
         printed_on=dt.date.today().isoformat(),
-        back_url=url_for("leaders.index", **query.args()),
+        back_url=_url("leaders.index", query.args()),
         **pieces,
     )
 
@@ -379,14 +386,14 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
         if query.layer == "monthly"
         else []
     )
-    config["drillUrl"] = url_for("leaders.index", **query.args(area="__AREA__"))
-    m.get_root().header.add_child(
+    config["drillUrl"] = _url("leaders.index", query.args(area="__AREA__"))
+    map_root(m).header.add_child(
         JavascriptLink(url_for("static", filename="leaders.js")), name="leaders_js"
     )
     m.add_child(LeadersContext(dumps(config), control.get_name()))
     # As webmap.views.common.render_map_page does, keeping the pieces for the page cache.
     localize(m, base_url=vendor_base_url())
-    root = m.get_root()
+    root = map_root(m)
     root.render()
     return {
         "map_header": root.header.render(),
@@ -406,9 +413,7 @@ def _page_context(
         "kinds": kind_labels(),
         "statuses": status_labels(),
         "layers": layer_labels(),
-        "layer_links": {
-            layer: url_for("leaders.index", **query.args(layer=layer)) for layer in LAYERS
-        },
+        "layer_links": {layer: _url("leaders.index", query.args(layer=layer)) for layer in LAYERS},
         "total": result.shown_total,
         "gi_problem": _gi_problem_text(result.gi_problem),
         "agreement": result.agreement,
@@ -424,10 +429,10 @@ def _page_context(
         },
         "min_count": MIN_COUNT,
         "months": result.shown_months,
-        "csv_url": url_for("api_leaders.top_csv", **args),
-        "geojson_url": url_for("api_leaders.top_geojson", **args),
+        "csv_url": _url("api_leaders.top_csv", args),
+        "geojson_url": _url("api_leaders.top_geojson", args),
         "api_urls": {
-            name: url_for(f"api_leaders.{name}", **args)
+            name: _url(f"api_leaders.{name}", args)
             for name in ("heat", "monthly", "rates", "hotspots")
         },
         "kind_choices": CASE_KINDS,

@@ -14,7 +14,7 @@ from models import network, places
 from models.cache import StampedCache, data_stamp
 from webmap.access import Scope, area_scope, rule
 from webmap.errors import NotFound
-from webmap.views.common import db_session, dumps, render_map_page
+from webmap.views.common import db_session, dumps, map_root, render_map_page
 
 bp = Blueprint("network", __name__)
 
@@ -112,7 +112,7 @@ def index() -> str:
             title, config_json = _network_config(session, generation.id, scope)
             if chain:
                 title = chain[-1]["name"]
-            m.get_root().header.add_child(
+            map_root(m).header.add_child(
                 JavascriptLink(url_for("static", filename="network.js")), name="network_js"
             )
             m.add_child(NetworkLayers(config_json))

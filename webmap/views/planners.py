@@ -34,7 +34,7 @@ from webmap.services.coverage import (
     parse_query,
     with_reasons,
 )
-from webmap.views.common import db_session, dumps, render_map_page
+from webmap.views.common import db_session, dumps, map_root, render_map_page
 
 bp = Blueprint("planners", __name__, url_prefix="/planners")
 
@@ -166,7 +166,7 @@ def index() -> str:
         legend_title=_("缺口得分"),
         tooltip_fields=_tooltip(),
     )
-    m.fit_bounds(layer.get_bounds())
+    m.fit_bounds(layer.get_bounds())  # type: ignore[arg-type]  # folium's stub allows None bounds
     if page["roads"] is not None:
         # The demo's roads are generated: the layer's name says so on the map.
         synthetic = any("synthetic" in src for src in page["road_sources"])
@@ -187,7 +187,7 @@ def index() -> str:
         "generation": result.generation,
         "text": _text(),
     }
-    m.get_root().header.add_child(
+    map_root(m).header.add_child(
         JavascriptLink(url_for("static", filename="planners.js")), name="planners_js"
     )
     m.add_child(PlannersContext(dumps(config), control.get_name()))

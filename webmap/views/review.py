@@ -22,7 +22,7 @@ from models.schema import ReviewItem
 from webmap.access import rule, user_scope
 from webmap.db import transaction
 from webmap.errors import ApiError
-from webmap.views.common import db_session, dumps, render_map_page
+from webmap.views.common import db_session, dumps, map_root, render_map_page
 
 bp = Blueprint("review", __name__, url_prefix="/staff/review")
 
@@ -134,7 +134,7 @@ def _item_map(session: Session, item: ReviewItem, names: dict[str, list[str]]) -
             config[level] = places.units_geojson(
                 session, generation.id, level=level, bbox=bbox, tolerance=tolerance, limit=400
             )
-    m.get_root().header.add_child(
+    map_root(m).header.add_child(
         JavascriptLink(url_for("static", filename="review.js")), name="review_js"
     )
     m.add_child(ReviewMap(dumps(config)))
