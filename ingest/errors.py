@@ -9,6 +9,8 @@ from pathlib import Path
 
 import sqlalchemy.exc
 
+from models.db import connection_lost
+
 
 class IngestError(ValueError):
     """A file that cannot be imported, phrased for the member of staff who supplied it.
@@ -74,7 +76,7 @@ def database_guard(file: str | Path) -> Iterator[None]:
         )
         raise ConcurrentImport(file, msg) from None
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-        if not _connection_lost(exc):
+        if not connection_lost(exc):
             raise
         msg = (
             "the database connection was lost during the import; nothing was written "
@@ -88,12 +90,3 @@ def database_guard(file: str | Path) -> Iterator[None]:
 
 # PostgreSQL's SQLSTATE for a unique violation.
 _UNIQUE_VIOLATION = "23505"
-
-
-def _connection_lost(exc: sqlalchemy.exc.DBAPIError) -> bool:
-    """Whether the error means the server or the connection went away (not a bad query)."""
-    if exc.connection_invalidated:
-        return True
-    state = getattr(exc.orig, "sqlstate", None) or ""
-    # Class 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect.
-    return state.startswith("08") or state in ("57P01", "57P02", "57P03") or not state

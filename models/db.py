@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, Result, create_engine, inspect
@@ -62,6 +63,15 @@ def _engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     return create_engine(
         url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, future=True
     )
+
+
+def connection_lost(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    """Whether the error means the server or the connection went away (not a bad query)."""
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    # Class 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect.
+    return state.startswith("08") or state in ("57P01", "57P02", "57P03") or not state
 
 
 def driver_connection(session: Session) -> psycopg.Connection[Any]:

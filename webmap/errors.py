@@ -7,10 +7,13 @@ sees carries a traceback or a server path.
 
 from __future__ import annotations
 
+import sqlalchemy.exc
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
+
+from models.db import connection_lost
 
 
 class ApiError(Exception):
@@ -76,6 +79,19 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError) -> ResponseReturnValue:
         return respond(err.status, err.code, err.message)
+
+    # The database restarted or unreachable: a clear 503 that says to retry, not a 500. The
+    # pool checks each connection before use (pool_pre_ping), so once the server is back the
+    # next request reconnects by itself; nothing needs restarting here.
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    def database_down(err: sqlalchemy.exc.DBAPIError) -> ResponseReturnValue:
+        if not connection_lost(err):
+            raise err
+        body, status, headers = respond(  # type: ignore[misc]
+            503, "database_unavailable", _("数据库暂时无法连接，请稍后再试。")
+        )
+        return body, status, {**headers, "Retry-After": "5"}
 
     # Unhandled exceptions reach this handler as InternalServerError outside testing (Flask
     # wraps them), so a 500 is a page or JSON too; under TESTING they propagate to the test.
