@@ -113,6 +113,8 @@ def _stations_table(network: Network, generation: str, *, crs: str) -> pd.DataFr
             "村代码": st["village_code"].to_numpy(),
             "站点名称": st["name"].to_numpy(),
             "地址": st["address"].to_numpy(),
+            "站长": st["head"].to_numpy(),
+            "联系电话": st["phone"].to_numpy(),
             "建站日期": pd.to_datetime(st["opened_on"]).dt.strftime("%Y-%m-%d").to_numpy(),
             "经度": np.round(lon, 6),
             "纬度": np.round(lat, 6),

@@ -261,7 +261,7 @@ class Network:
     stations
         One per village/community and generation: ``generation``, ``village_code``,
         ``county_code``, ``township_code``, ``name``, ``address``, ``opened_on``, ``lon``,
-        ``lat`` (WGS-84).
+        ``lat`` (WGS-84), ``head`` (站长) and ``phone``.
     officers
         Information officers of the 2013 groups: ``generation``, ``group_code``,
         ``village_code``, ``county_code``, ``name``, ``phone``.
@@ -340,6 +340,16 @@ def fake_phones(n: int, rng: np.random.Generator) -> list[str]:
     third = rng.integers(0, 10, size=n)
     tail = rng.integers(0, 10000, size=n)
     return [f"1{a}{b}0000{t:04d}" for a, b, t in zip(second, third, tail, strict=True)]
+
+
+def _with_heads(stations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Each station's head (站长) and phone; a 2023 station keeps its 2013 head where the
+    village survived (same station point), as most heads stayed on."""
+    heads = np.array(fake_names(len(stations), rng), dtype=object)
+    phones = np.array(fake_phones(len(stations), rng), dtype=object)
+    key = stations["lon"].astype(str) + "," + stations["lat"].astype(str)
+    first = pd.Series(np.arange(len(stations))).groupby(key.to_numpy()).transform("first")
+    return stations.assign(head=heads[first.to_numpy()], phone=phones[first.to_numpy()])
 
 
 def station_name(village_name: str) -> str:
@@ -671,7 +681,9 @@ class _Builder:
         self._households()
         self._names_and_codes()
         units = self._units()
-        stations = self._stations()
+        # Heads and phones from their own stream, so adding them left every other table
+        # of a seed's demo as it was.
+        stations = _with_heads(self._stations(), np.random.default_rng([seed, 14]))
         officers = self._officers()
         teams = self._teams()
         return Network(

@@ -75,6 +75,9 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "crs": ("坐标系", "坐标系统", "crs", "coordsystem", "coordinatesystem", "srs"),
     "phone": ("联系电话", "电话", "手机", "手机号", "phone", "tel", "mobile"),
     "address": ("地址", "详细地址", "站点地址", "address"),
+    # A station's head; "负责人" is read as the head too where a station register has no 站长
+    # column (it names a team's leader in team registers).
+    "head": ("站长", "站长姓名", "工作站站长", "head", "stationhead", "stationmaster"),
     "opened_on": ("建站日期", "成立日期", "建立时间", "建站时间", "openedon", "opened", "date"),
     "leader": ("队长", "负责人", "leader"),
     "members": ("队员人数", "人数", "队员数", "members"),
@@ -400,7 +403,7 @@ def _station_fields(
     rows: pd.Series,
     report: ImportReport,
 ) -> None:
-    """A station's address, phone and opening date; one station per village."""
+    """A station's address, head, phone and opening date; one station per village."""
     unit_id = out["unit_id"]
     dup = unit_id.notna() & unit_id.duplicated(keep=False)
     code_of = units.set_index("id")["code"]
@@ -413,6 +416,7 @@ def _station_fields(
             "同一村有多个工作站",
         )
     out["address"] = column("address")
+    out["head"] = column("head").where(column("head").notna(), column("leader"))
     out["phone"] = column("phone")
     opened = pd.to_datetime(column("opened_on"), errors="coerce", format="mixed")
     for i in np.flatnonzero(column("opened_on").notna() & opened.isna()):

@@ -97,6 +97,7 @@ STATIONS = Source(
         "village_name": "v.name",
         "county_code": "s.county_code",
         "address": "s.address",
+        "head": "s.head",
         "phone": "s.phone",
         "opened_on": "s.opened_on",
         "location_source": "s.location_source",

@@ -172,7 +172,8 @@ def station_detail(session: Session, station_id: int) -> dict[str, Any] | None:
         session.execute(
             text(
                 """
-            SELECT s.id, s.name, s.address, s.opened_on, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+            SELECT s.id, s.name, s.address, s.head, s.opened_on,
+                   ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
                    v.id AS vid, v.code AS vcode, v.name AS vname,
                    t.id AS tid, t.code AS tcode, t.name AS tname,
                    c.code AS ccode, c.name AS cname
@@ -214,6 +215,7 @@ def station_detail(session: Session, station_id: int) -> dict[str, Any] | None:
         "id": row["id"],
         "name": row["name"],
         "address": row["address"],
+        "head": row["head"],
         "opened_on": row["opened_on"].isoformat() if row["opened_on"] else None,
         "lon": round(row["lon"], 6),
         "lat": round(row["lat"], 6),

@@ -154,8 +154,8 @@ def upsert_stations(session: Session, stations: pd.DataFrame) -> int:
     Parameters
     ----------
     stations
-        Columns ``unit_id``, ``county_code``, ``name``, ``address``, ``phone``, ``opened_on``,
-        ``location_source``, ``lon``, ``lat`` (WGS-84).
+        Columns ``unit_id``, ``county_code``, ``name``, ``address``, ``head``, ``phone``,
+        ``opened_on``, ``location_source``, ``lon``, ``lat`` (WGS-84).
     """
     if stations.empty:
         return 0

@@ -129,6 +129,8 @@ class Station(Base):
     county_code: Mapped[str] = mapped_column(String(6))
     name: Mapped[str] = mapped_column(String(120))
     address: Mapped[str | None] = mapped_column(Text)
+    # The station head (站长), as the register names them.
+    head: Mapped[str | None] = mapped_column(String(60))
     phone: Mapped[str | None] = mapped_column(String(40))
     opened_on: Mapped[dt.date | None] = mapped_column(Date)
     # "register" when the register gave coordinates, "representative_point" otherwise.

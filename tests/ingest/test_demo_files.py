@@ -63,7 +63,12 @@ def test_demo_boundaries_and_registers_import(db_url, demo_files):
                 "WHERE NOT ST_DWithin(u.geom::geography, s.geom::geography, 50)"
             )
         ).scalar()
+        heads = conn.execute(
+            text("SELECT count(*) FILTER (WHERE head IS NULL OR phone IS NULL) FROM station")
+        ).scalar()
     # Stations lie in (or within 50 m of) their village once GCJ-02 is undone.
     assert outside == 0
+    # Every demo station names its head (站长) and phone, read from the register.
+    assert heads == 0
     again = import_officers(db_url, files["officers_2013"], commit=True)
     assert again.status == "already_imported"

@@ -47,6 +47,8 @@ def test_stations_by_code_and_by_name_in_gbk_csv(network_url, tmp_path):
             "村（社区）名称": ["金江村", "石桥村"],
             "村代码": ["430523100201", ""],
             "站点名称": ["金江村群众工作站", "石桥村群众工作站"],
+            "站长": ["刘站长", ""],
+            "联系电话": ["0739-7000001", ""],
             "经度": [f"{float(glon):.7f}", ""],
             "纬度": [f"{float(glat):.7f}", ""],
             "坐标系": ["GCJ02", ""],
@@ -70,6 +72,28 @@ def test_stations_by_code_and_by_name_in_gbk_csv(network_url, tmp_path):
     src, _, _, inside = got["430523101202"]
     assert src == "representative_point"
     assert inside
+    heads = dict(
+        _rows(
+            network_url,
+            "SELECT u.code, s.head || ' ' || s.phone FROM station s"
+            " JOIN admin_unit u ON u.id = s.unit_id",
+        )
+    )
+    assert heads == {"430523100201": "刘站长 0739-7000001", "430523101202": None}
+
+
+def test_station_head_under_english_headers(network_url, tmp_path):
+    table = pd.DataFrame(
+        {
+            "code": ["430523100201"],
+            "name": ["Jinjiang station"],
+            "head": ["Liu Wei"],
+            "phone": ["13900000001"],
+        }
+    )
+    report = import_stations(network_url, _csv(tmp_path / "s.csv", table, "utf-8"), commit=True)
+    assert report.status == "committed", report.to_text("en")
+    assert _rows(network_url, "SELECT head, phone FROM station") == [("Liu Wei", "13900000001")]
 
 
 def test_officers_by_name_path_and_teams_from_xlsx(network_url, tmp_path):

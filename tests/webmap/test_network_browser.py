@@ -53,6 +53,7 @@ def _activity(db_url: str) -> None:
         s.execute(
             text(
                 "UPDATE station SET address = '<img src=x onerror=alert(1)>村部', phone = '0739-1234567',"
+                " head = '<i>周</i>站长',"
                 " opened_on = '2013-03-01' WHERE name = '竹市镇田心村群众工作站'"
             )
         )
@@ -174,6 +175,8 @@ def test_station_popup_shows_activity_escaped(app, auth, db_url):
         assert "<img src=x onerror=alert(1)>村部" in body
         assert popup.locator("img").count() == 0
         assert "0739-1234567" in body
+        assert "<i>周</i>站长" in body
+        assert popup.locator("i").count() == 0
         assert "2013-03-01" in body
         assert popup.locator("[data-key=open-cases]").inner_text() == "1"
         assert popup.locator("[data-key=visits-30d]").inner_text().startswith("2")

@@ -52,6 +52,7 @@ FIELD_ZH = {
     "village_code": "村代码",
     "village_name": "村名称",
     "address": "地址",
+    "head": "站长",
     "phone": "电话",
     "opened_on": "建站日期",
     "location_source": "定位来源",
