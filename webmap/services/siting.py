@@ -19,7 +19,15 @@ from flask_babel import gettext as _
 from pyproj import Transformer
 
 from geo.coverage import METRIC_CRS
-from geo.siting import close_station_pairs, covered_by, covers, greedy_mclp, lscp, mclp
+from geo.siting import (
+    SitingResult,
+    close_station_pairs,
+    covered_by,
+    covers,
+    greedy_mclp,
+    lscp,
+    mclp,
+)
 from models import coverage as db
 from webmap.errors import ApiError
 from webmap.services.coverage import CoverageQuery, coverage
@@ -156,17 +164,10 @@ def siting(session: Any, query: SitingQuery, *, user_area: str) -> dict[str, Any
     stations = db.stations(session, result.generation_id)
     before = covered_by(demand_xy, stations[["x", "y"]].to_numpy(), query.within_m)
     candidates = _candidate_frame(session, result.generation_id, result.prefix, query)
-    site_xy = candidates[["x", "y"]].to_numpy(dtype=np.float64)
-    open_w = np.where(before, 0.0, weight)
-    cover = covers(demand_xy, site_xy, query.within_m)
-    if query.method == "mclp":
-        run = mclp(open_w, cover, query.sites)
-        greedy = greedy_mclp(open_w, cover, query.sites)
-    else:
-        run, greedy = lscp(open_w, cover), None
+    # Demand already within reach of a station counts for nothing: new sites serve the rest.
+    cover = covers(demand_xy, candidates[["x", "y"]].to_numpy(dtype=np.float64), query.within_m)
+    run, greedy = _solve(np.where(before, 0.0, weight), cover, query)
     total = float(weight.sum()) or 1.0
-    chosen = candidates.iloc[run.chosen]
-    lon, lat = _TO_LONLAT.transform(chosen["x"].to_numpy(), chosen["y"].to_numpy())
     reached = (
         np.asarray(cover[:, run.chosen].sum(axis=1)).ravel() > 0
         if len(run.chosen)
@@ -174,13 +175,6 @@ def siting(session: Any, query: SitingQuery, *, user_area: str) -> dict[str, Any
     )
     newly = reached & ~before
     in_area = groups["village_code"].str.startswith(result.prefix)
-    st_area = stations[stations["station_code"].str.startswith(result.prefix)]
-    pairs = close_station_pairs(
-        st_area["station_code"], st_area[["x", "y"]].to_numpy(), query.pair_m
-    )
-    names = db.unit_names(
-        session, result.generation_id, list(pairs["station_a"]) + list(pairs["station_b"])
-    )
     return {
         "area": query.area,
         "generation": result.generation,
@@ -190,26 +184,9 @@ def siting(session: Any, query: SitingQuery, *, user_area: str) -> dict[str, Any
         "candidates": len(candidates),
         "candidate_source": "village" if query.candidates is None else "planner",
         "demand_total": total,
-        "before": {
-            "covered": float(weight[before].sum()),
-            "share": float(weight[before].sum()) / total,
-        },
-        "after": {
-            "covered": float(weight[before | newly].sum()),
-            "share": float(weight[before | newly].sum()) / total,
-        },
-        "sites": [
-            {
-                "rank": i + 1,
-                "code": None if pd.isna(row.code) else row.code,
-                "name": row.name,
-                "lon": round(float(lon[i]), 6),
-                "lat": round(float(lat[i]), 6),
-                "adds": float(run.added[i]),
-                "adds_share": float(run.added[i]) / total,
-            }
-            for i, row in enumerate(chosen.itertuples(index=False))
-        ],
+        "before": _covered(weight, before, total),
+        "after": _covered(weight, before | newly, total),
+        "sites": _sites(candidates.iloc[run.chosen], run.added, total),
         "newly_covered_groups": groups.loc[newly & in_area, "code"].tolist(),
         "optimal": run.optimal,
         "status": run.status,
@@ -221,14 +198,58 @@ def siting(session: Any, query: SitingQuery, *, user_area: str) -> dict[str, Any
             "covered": greedy.covered,
             "shortfall_points": 100 * (run.covered - greedy.covered) / total,
         },
-        "close_pairs": [
-            {
-                "station_a": a,
-                "name_a": names.get(a, a),
-                "station_b": b,
-                "name_b": names.get(b, b),
-                "distance_m": float(d),
-            }
-            for a, b, d in pairs.itertuples(index=False)
-        ],
+        "close_pairs": _close_pairs(session, result.generation_id, stations, result.prefix, query),
     }
+
+
+def _solve(
+    open_w: np.ndarray, cover: Any, query: SitingQuery
+) -> tuple[SitingResult, SitingResult | None]:
+    """The optimal sites (MCLP or LSCP) and, for MCLP, the greedy pick to compare with."""
+    if query.method == "mclp":
+        return mclp(open_w, cover, query.sites), greedy_mclp(open_w, cover, query.sites)
+    return lscp(open_w, cover), None
+
+
+def _covered(weight: np.ndarray, covered: np.ndarray, total: float) -> dict[str, float]:
+    return {"covered": float(weight[covered].sum()), "share": float(weight[covered].sum()) / total}
+
+
+def _sites(chosen: pd.DataFrame, added: Any, total: float) -> list[dict[str, Any]]:
+    """The chosen sites in lon/lat, each with the demand it adds (greedy order of the optimum)."""
+    lon, lat = _TO_LONLAT.transform(chosen["x"].to_numpy(), chosen["y"].to_numpy())
+    return [
+        {
+            "rank": i + 1,
+            "code": None if pd.isna(row.code) else row.code,
+            "name": row.name,
+            "lon": round(float(lon[i]), 6),
+            "lat": round(float(lat[i]), 6),
+            "adds": float(added[i]),
+            "adds_share": float(added[i]) / total,
+        }
+        for i, row in enumerate(chosen.itertuples(index=False))
+    ]
+
+
+def _close_pairs(
+    session: Any, generation_id: int, stations: pd.DataFrame, prefix: str, query: SitingQuery
+) -> list[dict[str, Any]]:
+    """Stations of the area so close to each other that one could serve both, with names."""
+    st_area = stations[stations["station_code"].str.startswith(prefix)]
+    pairs = close_station_pairs(
+        st_area["station_code"], st_area[["x", "y"]].to_numpy(), query.pair_m
+    )
+    names = db.unit_names(
+        session, generation_id, list(pairs["station_a"]) + list(pairs["station_b"])
+    )
+    return [
+        {
+            "station_a": a,
+            "name_a": names.get(a, a),
+            "station_b": b,
+            "name_b": names.get(b, b),
+            "distance_m": float(d),
+        }
+        for a, b, d in pairs.itertuples(index=False)
+    ]

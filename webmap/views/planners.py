@@ -135,23 +135,9 @@ def _page(session: Any, query: Any, user_area: str) -> dict[str, Any]:
     }
 
 
-@bp.get("/")
-@rule("planner", area="param")
-def index() -> str:
-    """The planners' map, ranked gaps and siting form for the requested (scoped) area."""
-    user_area = g.user.area_code
-    args = request.args.to_dict()
-    args["area"] = scoped_code(args.get("area"))
-    query = parse_query(args, default_area=user_area)
-    with db_session() as session:
-        if not db.generations(session):
-            return render_template("planners_empty.html", title=_("规划覆盖"))
-        try:
-            page = _page(session, query, user_area)
-        except NotFound:
-            # e.g. a county code of one generation viewed in another (邵东县 -> 邵东市)
-            query = replace(query, area=user_area)
-            page = _page(session, query, user_area)
+def _map(page: dict[str, Any], query: Any) -> folium.Map:
+    """The gap layer (townships city-wide, else villages), roads inside a county, the layer
+    control and the siting script's settings."""
     m = offline_map(
         location=[27.2, 111.4],
         zoom_start=9,
@@ -178,19 +164,40 @@ def index() -> str:
         ).add_to(m)
     control = folium.LayerControl(collapsed=False)
     control.add_to(m)
-    result = page["result"]
     config = {
         "stations": page["stations"],
         "bounds": page["bounds"],
         "sitingUrl": url_for("api_planners.siting_run"),
         "area": query.area,
-        "generation": result.generation,
+        "generation": page["result"].generation,
         "text": _text(),
     }
     map_root(m).header.add_child(
         JavascriptLink(url_for("static", filename="planners.js")), name="planners_js"
     )
     m.add_child(PlannersContext(dumps(config), control.get_name()))
+    return m
+
+
+@bp.get("/")
+@rule("planner", area="param")
+def index() -> str:
+    """The planners' map, ranked gaps and siting form for the requested (scoped) area."""
+    user_area = g.user.area_code
+    args = request.args.to_dict()
+    args["area"] = scoped_code(args.get("area"))
+    query = parse_query(args, default_area=user_area)
+    with db_session() as session:
+        if not db.generations(session):
+            return render_template("planners_empty.html", title=_("规划覆盖"))
+        try:
+            page = _page(session, query, user_area)
+        except NotFound:
+            # e.g. a county code of one generation viewed in another (邵东县 -> 邵东市)
+            query = replace(query, area=user_area)
+            page = _page(session, query, user_area)
+    m = _map(page, query)
+    result = page["result"]
     export = {"area": query.area, "generation": result.generation}
     export |= {f"w_{k}": getattr(query.weights, k) for k in COMPONENTS}
     return render_map_page(
