@@ -154,3 +154,49 @@ def test_review_pages_fit_a_phone(app, auth, db_url, queued):
         for url in ("/staff/review/", f"/staff/review/{queued[0]}", "/staff/"):
             page.goto(f"{base}{url}", wait_until="load")
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+
+
+def test_partial_boundary_update_as_staff_see_it(app, auth, db_url, tmp_path):
+    """One county's new villages on top of the active generation (boundaries --base)."""
+    from ingest.boundaries import import_boundaries, list_generations
+    from tests.ingest.conftest import COUNTY, GROUPS, TOWNSHIPS, VILLAGES, square, write_layer
+
+    auth.make_users()
+    for stem, units in (("c", COUNTY), ("t", TOWNSHIPS), ("v", VILLAGES), ("g", GROUPS)):
+        path = write_layer(tmp_path, stem, units)
+        assert import_boundaries(db_url, path, generation="2013", commit=True).ok
+    # 白仓镇's two villages redrawn as one, sent as a GeoPackage.
+    new = write_layer(
+        tmp_path,
+        "new_v",
+        [("430523101203", "白石村", square(2000, 0, 2000, 4000))],
+        driver="GPKG",
+        suffix=".gpkg",
+    )
+    with serve(app) as base, browser_page() as (page, requests):
+        login(page, base, "staff")
+        page.goto(f"{base}/staff/", wait_until="load")
+        page.select_option("#kind", "boundaries")
+        page.set_input_files("#file", str(new))
+        # The base is picked from the generations there are, the active one marked.
+        assert "2013 · 现行" in page.locator("#base").inner_text()
+        page.select_option("#base", "2013")
+        page.fill("input[name=generation]", "2024-v")
+        with page.expect_navigation(wait_until="load"):
+            page.click("#check")
+        summary = page.locator("table.report-summary").inner_text()
+        assert "试运行，未写入数据库" in summary
+        assert re.search(r"从基础版本复制的单位\s*3", summary)
+        assert re.search(r"被本文件替换的单位\s*12", summary)
+        assert "2024-v" not in {g["name"] for g in list_generations(db_url)}
+        with page.expect_navigation(wait_until="load"):
+            page.click("#commit")
+        assert "已写入数据库" in page.locator("table.report-summary").inner_text()
+        gens = {g["name"]: g for g in list_generations(db_url)}
+        assert gens["2013"]["active"]
+        assert {k: v for k, v in gens["2024-v"]["counts"].items() if v} == {
+            "county": 1,
+            "township": 2,
+            "village": 1,
+        }
+        assert outside_host(requests) == []

@@ -20,7 +20,9 @@ from werkzeug.utils import secure_filename
 
 from ingest.errors import IngestError
 from ingest.files import Limits
+from models.units import generation_summaries
 from webmap.access import Forbidden, rule, user_scope
+from webmap.views.common import db_session
 from webmap.views.import_report import report_table
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -160,10 +162,21 @@ def _new_upload(context: dict[str, Any], kind: str) -> tuple[Path, Path, str] | 
     return folder, path, shown
 
 
+def _generations() -> list[tuple[str, bool]]:
+    """Boundary generations a partial update may start from: (name, active), newest first."""
+    with db_session() as session:
+        rows = generation_summaries(session)
+    return [(str(r["name"]), bool(r["active"])) for r in reversed(rows)]
+
+
 @bp.route("/", methods=["GET", "POST"])
 @rule("staff", area="own")
 def index() -> str:
-    context: dict[str, Any] = {"kinds": KINDS, "title": _("数据导入")}
+    context: dict[str, Any] = {
+        "kinds": KINDS,
+        "title": _("数据导入"),
+        "generations": _generations(),
+    }
     sweep_uploads(_upload_dir(), older_than=_upload_ttl())
     if request.method == "GET":
         return render_template("staff.html", **context)
