@@ -95,8 +95,10 @@ def test_scalar_input_gives_zero_d_arrays():
     ],
 )
 def test_points_outside_china_pass_through(func):
-    lon = np.array([2.35, -74.0, 151.2, 100.0])
-    lat = np.array([48.86, 40.7, -33.9, 60.0])
+    # Paris, New York, Sydney, Siberia, and one past each edge alone: Tokyo (east), Jakarta
+    # (south of China's box, within its longitudes).
+    lon = np.array([2.35, -74.0, 151.2, 100.0, 139.69, 106.85])
+    lat = np.array([48.86, 40.7, -33.9, 60.0, 35.69, -6.2])
     out_lon, out_lat = func(lon, lat)
     np.testing.assert_array_equal(out_lon, lon)
     np.testing.assert_array_equal(out_lat, lat)
@@ -182,8 +184,13 @@ def test_canonical_source_is_the_one_alias_table(name, expected):
 
 
 def test_canonical_source_refuses_unknown_names():
-    with pytest.raises(ValueError, match="bd-10"):
+    with pytest.raises(ValueError, match="bd-10") as refused:
         coords.canonical_source("bd-10")
+    # The message lists what is accepted: the four names, then the aliases (not the names).
+    accepted, aliases = str(refused.value).split("accepted: ")[1].split(" (aliases: ")
+    assert accepted == "wgs84, cgcs2000, gcj02, bd09"
+    assert {"baidu", "mars", "bd09ll"} <= set(aliases.rstrip(")").split(", "))
+    assert "wgs84" not in aliases.split(", ")
 
 
 @pytest.mark.parametrize(

@@ -51,11 +51,37 @@ def test_bad_pairs_get_a_problem_and_no_point():
         None, None,
     ]  # fmt: skip
     assert pts.detail[0] == "abc, 27.0"
+    assert pts.detail[1] == "111.0, "
+    assert pts.detail[2] == ", 27.0"
     assert pts.detail[4] == "西安80"
     assert pts.given.tolist() == [False, False, False, True, True, True, False]
     assert np.isnan(pts.lon[:5]).all()
     assert pts.source[:5].tolist() == [None] * 5
     assert pts.ok.tolist() == [False] * 5 + [True, False]
+
+
+def test_text_in_the_latitude_column_is_a_bad_pair_not_an_error():
+    pts = read_points(_s("111.2"), _s("北纬27.1"), _s(None), default_crs="wgs84")
+    assert pts.problem.tolist() == ["bad_coordinates"]
+    assert pts.detail.tolist() == ["111.2, 北纬27.1"]
+
+
+def test_source_pair_is_the_pair_as_given_after_unswapping():
+    """``source_lon``/``source_lat`` are stored beside the WGS-84 point: the pair as written
+    (in its own system, swapped back), NaN where none was given."""
+    glon, glat = wgs84_to_gcj02(111.2, 27.1)
+    pts = read_points(
+        _s("111.2", "27.1", None, f"{float(glon):.9f}"),
+        _s("27.1", "111.2", None, f"{float(glat):.9f}"),
+        _s(None, None, None, "gcj02"),
+        default_crs="wgs84",
+    )
+    assert pts.source_lon[:2].tolist() == [111.2, 111.2]
+    assert pts.source_lat[:2].tolist() == [27.1, 27.1]
+    assert np.isnan(pts.source_lon[2])
+    assert np.isnan(pts.source_lat[2])
+    assert pts.source_lat[3] == pytest.approx(float(glat), abs=1e-9)
+    assert pts.lat[3] == pytest.approx(27.1, abs=1e-7)
 
 
 def test_range_is_judged_after_conversion_and_edges_count_as_near():

@@ -18,6 +18,11 @@ def test_sniff_prefers_utf8_then_the_hint_then_gb18030():
     assert sniff(b"\x81") is None
     assert first_undecodable_line(b"a\nb\n\x81\nc") == 3
     assert first_undecodable_line(b"a\nb") == 0
+    # Lines are counted by newlines only: spaces inside a line do not start a new one.
+    assert first_undecodable_line(b"a b c\nd e\n\xff\xff bad\n") == 3
+    # .cpg files write "ANSI 936" in capitals; codec names come back as Python's, capitalised.
+    assert normalise_encoding(" ANSI 936 ") == "GBK"
+    assert normalise_encoding("latin-1") == "ISO8859-1"
     assert normalise_encoding("CP936") == "GBK"
     with pytest.raises(ValueError, match="nope"):
         normalise_encoding("nope")
