@@ -14,6 +14,7 @@ reference, never used here."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,19 @@ class RoutingProblem:
     # Weight of the longest route's duration (per second) in the objective: balances days.
     balance_per_s: int = 0
     travel_seconds: np.ndarray | None = None
+    # Per node: 0 any day, 1 a day in the first half of the days, 2 one in the second half
+    # (the two visits of a village seen twice in a month).  Routes are ``teams`` per day.
+    half: np.ndarray | None = None
+    teams: int = 1
+
+    def route_half(self, r: int) -> int:
+        """1 when route ``r`` runs in the first half of the days, else 2.
+
+        >>> [RoutingProblem(np.zeros((1, 1)), routes=6, teams=2).route_half(r) for r in range(6)]
+        [1, 1, 1, 1, 2, 2]
+        """
+        days = self.routes // self.teams
+        return 1 if r // self.teams < math.ceil(days / 2) else 2
 
     @property
     def size(self) -> int:
@@ -268,6 +282,11 @@ def _ortools_model(problem: RoutingProblem) -> tuple[Any, Any]:
     if problem.optional():
         for node, cost in enumerate(problem.skip_cost()[1:], start=1):
             model.AddDisjunction([manager.NodeToIndex(node)], int(cost))
+    half = problem.half if problem.half is not None else np.zeros(problem.size, dtype=np.int64)
+    for repeat in np.nonzero(half)[0].tolist():
+        allowed = [r for r in range(problem.routes) if problem.route_half(r) == half[repeat]]
+        # -1: not performed (SetAllowedVehiclesForIndex's Python binding takes no list).
+        model.VehicleVar(manager.NodeToIndex(repeat)).SetValues([-1, *allowed])
     return manager, model
 
 
@@ -356,13 +375,22 @@ def solve_vroom(problem: RoutingProblem, *, exploration: int = 5) -> RoutePlan:
     )
     for r in range(problem.routes):
         kwargs = {"time_window": window} if window is not None else {}
-        inp.add_vehicle(vroom.Vehicle(r, start=0, end=0, **kwargs))
+        # A repeat visit's half of the days is a skill of that half's vehicles (days).
+        skills = {problem.route_half(r)} if problem.half is not None else None
+        inp.add_vehicle(vroom.Vehicle(r, start=0, end=0, skills=skills, **kwargs))
+    half = problem.half if problem.half is not None else np.zeros(n, dtype=np.int64)
     service = problem.service()
     # VROOM serves as much priority as it can first; its scale is 0..100.
     prio = np.clip(problem.priorities() * 30 + 10, 0, 100)
     inp.add_job(
         [
-            vroom.Job(i, location=i, default_service=int(service[i]), priority=int(prio[i]))
+            vroom.Job(
+                i,
+                location=i,
+                default_service=int(service[i]),
+                priority=int(prio[i]),
+                skills={int(half[i])} if half[i] else None,
+            )
             for i in range(1, n)
         ]
     )

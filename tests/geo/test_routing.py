@@ -135,3 +135,24 @@ def test_one_tour_has_no_improving_two_opt_move():
     i, j = np.triu_indices(150, k=2)
     gain = d[t[i], t[i + 1]] + d[t[j], t[j + 1]] - d[t[i], t[j]] - d[t[i + 1], t[j + 1]]
     assert gain.max() <= 0
+
+
+@pytest.mark.parametrize("solver", [solve_ortools, solve_vroom, solve])
+def test_repeat_visits_fall_in_their_half_of_the_days(solver):
+    base = _day_problem(10, routes=4, day_minutes=480, seed=15)
+    # Stop 1 twice more (nodes 11 and 12, same place): first half and second half of 4 days.
+    keep = np.array([*range(11), 1, 1])
+    half = np.array([0] * 11 + [1, 2])
+    problem = RoutingProblem(
+        distance_m=base.distance_m[np.ix_(keep, keep)],
+        service_s=base.service()[keep],
+        routes=4,
+        speed_kmh=30,
+        route_seconds=480 * 60,
+        half=half,
+    )
+    plan = solver(problem)
+    day_of = {s: r for r, route in enumerate(plan.routes) for s in route}
+    assert not plan.dropped
+    assert day_of[11] in (0, 1)
+    assert day_of[12] in (2, 3)

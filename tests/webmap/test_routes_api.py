@@ -208,3 +208,20 @@ def test_cli_roads_without_roads_exits_2(db_url, network, tmp_path):
     assert 'distance: no road network imported (qungong roads import); use "straight"' in (
         result.output
     )
+
+
+def test_a_stop_visited_twice_comes_once_in_each_half_of_the_days(client, auth, network):
+    auth.login("team")
+    stops = [{**s, "visits": 2} if s["id"] in ("田心", "c4") else s for s in STOPS]
+    body = _post(client, {**REQUEST, "stops": stops, "days": 4}).json
+    assert body["unassigned"] == []
+    days_of: dict[str, list[int]] = {}
+    for day in body["days"]:
+        for sid in day["stops"]:
+            days_of.setdefault(sid, []).append(day["day"])
+    assert sorted(days_of["田心"])[0] <= 2 < sorted(days_of["田心"])[1]
+    assert sorted(days_of["c4"])[0] <= 2 < sorted(days_of["c4"])[1]
+    assert all(len(v) == 1 for k, v in days_of.items() if k not in ("田心", "c4"))
+    one_day = _post(client, {**REQUEST, "stops": stops, "days": 1})
+    assert one_day.status_code == 400
+    assert one_day.json["message"] == "stops[0].visits: 2 visits need at least 2 days"

@@ -65,6 +65,7 @@ class PlanRequest:
     lat: np.ndarray
     service_minutes: np.ndarray
     priority: np.ndarray
+    visits: np.ndarray
     days: int = 1
     teams: int = 1
     day_minutes: float = 480
@@ -145,6 +146,7 @@ def parse_request(
         )
     seen: dict[str, int] = {}
     rows = [_stop(stop, i, row_label, seen, extent) for i, stop in enumerate(stops)]
+    days = int(_number(payload.get("days", 1), "days", lo=1, hi=31, integer=True))
     distance = payload.get("distance", "straight")
     if distance not in ("straight", "roads"):
         raise PlanError(
@@ -157,7 +159,8 @@ def parse_request(
         lat=np.array([r[2] for r in rows]),
         service_minutes=np.array([r[3] for r in rows]),
         priority=np.array([r[4] for r in rows], dtype=np.int64),
-        days=int(_number(payload.get("days", 1), "days", lo=1, hi=31, integer=True)),
+        visits=_visits(rows, days, row_label),
+        days=days,
         teams=int(_number(payload.get("teams", 1), "teams", lo=1, hi=20, integer=True)),
         day_minutes=_number(payload.get("day_minutes", 480), "day_minutes", lo=1, hi=1440),
         speed_kmh=_number(payload.get("speed_kmh", 30), "speed_kmh", lo=1, hi=120),
@@ -171,8 +174,8 @@ def _stop(
     row_label: Callable[[int], str],
     seen: dict[str, int],
     extent: tuple[float, float, float, float] | None,
-) -> tuple[str, float, float, float, int]:
-    """One checked stop: id, lon, lat, service minutes, priority (``seen`` maps ids to rows)."""
+) -> tuple[str, float, float, float, int, int]:
+    """One checked stop: id, lon, lat, service minutes, priority, visits (``seen``: id -> row)."""
     where = row_label(i)
     if not isinstance(stop, Mapping):
         raise PlanError(_msg("%(where)s: a stop must be an object", where=where))
@@ -203,7 +206,27 @@ def _stop(
         if prio in (None, "")
         else int(_number(prio, f"{where}.priority", lo=0, hi=9, integer=True))
     )
-    return sid, lon, lat, service, priority
+    visits = stop.get("visits")
+    times = (
+        1
+        if visits in (None, "")
+        else int(_number(visits, f"{where}.visits", lo=1, hi=2, integer=True))
+    )
+    return sid, lon, lat, service, priority, times
+
+
+def _visits(
+    rows: list[tuple[str, float, float, float, int, int]],
+    days: int,
+    row_label: Callable[[int], str],
+) -> np.ndarray:
+    """Visits per stop; a second visit falls in the other half of the days, so needs two."""
+    visits = np.array([r[5] for r in rows], dtype=np.int64)
+    twice = np.nonzero(visits > 1)[0]
+    if len(twice) and days < 2:
+        where = row_label(int(twice[0]))
+        raise PlanError(_msg("%(where)s.visits: 2 visits need at least 2 days", where=where))
+    return visits
 
 
 @dataclass(frozen=True)
@@ -290,7 +313,11 @@ def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, 
                 n=nearest,
             )
         )
-    keep = np.concatenate([[0], np.nonzero(fits)[0] + 1])
+    # Node per visit: stops seen twice come twice, one visit in each half of the days.
+    once = np.nonzero(fits & (request.visits == 1))[0] + 1
+    twice = np.nonzero(fits & (request.visits > 1))[0] + 1
+    keep = np.concatenate([[0], once, twice, twice])
+    half = np.concatenate([[0], 0 * once, 0 * twice + 1, 0 * twice + 2])
     sub = RoutingProblem(
         distance_m=problem.distance_m[np.ix_(keep, keep)],
         service_s=problem.service()[keep],
@@ -300,6 +327,8 @@ def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, 
         route_seconds=problem.route_seconds,
         balance_per_s=problem.balance_per_s,
         travel_seconds=problem.travel_s()[np.ix_(keep, keep)],
+        half=half if len(twice) else None,
+        teams=request.teams,
     )
     result = solve(sub)
     days = []
@@ -314,7 +343,19 @@ def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, 
                 "duration_minutes": round(sub_seconds(problem, stops) / 60, 1),
             }
         )
-    unassigned = [
+    unassigned = _unassigned(request, alone, fits, keep[result.dropped], half[result.dropped])
+    return {"days": days, "unassigned": unassigned}
+
+
+def _unassigned(
+    request: PlanRequest,
+    alone: np.ndarray,
+    fits: np.ndarray,
+    dropped: np.ndarray,
+    dropped_half: np.ndarray,
+) -> list[dict[str, str]]:
+    """Stops left out and why: too far for any day, or no room (``dropped``: request nodes)."""
+    too_far = [
         {
             "id": request.ids[i],
             "reason": _msg(
@@ -324,11 +365,19 @@ def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, 
             ),
         }
         for i in np.nonzero(~fits)[0]
-    ] + [
-        {"id": request.ids[int(keep[s]) - 1], "reason": _msg("no room left in the days planned")}
-        for s in sorted(result.dropped)
     ]
-    return {"days": days, "unassigned": unassigned}
+    no_room = [
+        {
+            "id": request.ids[int(node) - 1],
+            "reason": _msg(
+                "no room left for its second visit in the second half of the days"
+                if h == 2
+                else "no room left in the days planned"
+            ),
+        }
+        for node, h in sorted(zip(dropped.tolist(), dropped_half.tolist(), strict=True))
+    ]
+    return too_far + no_room
 
 
 def sub_distance(problem: RoutingProblem, stops: list[int]) -> int:
@@ -354,15 +403,26 @@ def _priority_days_first(
 
     Teams keep their own routes; whole days (one route per team) are reordered by the summed
     priority of their stops, ties by the original order, so the result stays deterministic.
+    With second visits, days move only within their half of the days, and the second half
+    puts the days with the most second visits last, so a village's two visits lie far apart.
     """
     prio = problem.priorities()
+    half = problem.half if problem.half is not None else np.zeros(problem.size, dtype=np.int64)
     days = [routes[d * teams : (d + 1) * teams] for d in range(len(routes) // teams)]
-    order = sorted(
-        range(len(days)),
-        key=lambda d: (-sum(int(prio[s]) for route in days[d] for s in route), d),
-    )
-    # Empty days go last, after every day with stops.
-    order.sort(key=lambda d: not any(days[d]))
+
+    def urgency(d: int) -> int:
+        return -sum(int(prio[s]) for route in days[d] for s in route)
+
+    def seconds(d: int) -> int:
+        return sum(int(half[s] == 2) for route in days[d] for s in route)
+
+    split = math.ceil(len(days) / 2) if problem.half is not None else len(days)
+    first = sorted(range(split), key=lambda d: (urgency(d), d))
+    second = sorted(range(split, len(days)), key=lambda d: (seconds(d), urgency(d), d))
+    order = []
+    for group in (first, second):
+        # Empty days go last (in their half), after every day with stops.
+        order += sorted(group, key=lambda d: not any(days[d]))
     return [route for d in order for route in days[d]]
 
 
