@@ -123,3 +123,19 @@ def test_urgent_villages_are_marked_and_all_villages_planned(app, team_network):
     assert not dec[NOT_VISITED]["urgent"]  # visited in November
     assert jan[NOT_VISITED]["urgent"]  # not visited in December
     assert len(december.days) == team_plan.STANDARD_DAYS
+
+
+def test_a_village_with_an_open_dispute_is_visited_twice_spaced(app, team_network):
+    with app.app_context():
+        from webmap.db import get_session
+
+        plan = team_plan.month_plan(get_session(), "430525100000", dt.date(2014, 1, 1))
+        done = team_plan.planned_vs_done(get_session(), plan)
+    visits = [(d["day"], d["date"], s) for d in plan.days for s in d["stops"]]
+    disputed = [(day, date, s["repeat"]) for day, date, s in visits if s["code"] == VISITED]
+    # One visit in each half of the three days: the first and the last, three weeks apart.
+    assert [(day, repeat) for day, _date, repeat in disputed] == [(1, False), (3, True)]
+    assert (disputed[1][1] - disputed[0][1]).days >= 14
+    assert sum(s["code"] == NOT_VISITED for _d, _t, s in visits) == 1  # no dispute: once
+    # Planned against done counts each village once.
+    assert sorted(s["code"] for s in done["visited"] + done["missed"]) == [VISITED, NOT_VISITED]

@@ -29,6 +29,7 @@ __all__ = [
     "parse_request",
     "plan",
     "problem_of",
+    "visit_problem",
 ]
 
 MAX_STOPS = 2000
@@ -313,7 +314,32 @@ def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, 
                 n=nearest,
             )
         )
-    # Node per visit: stops seen twice come twice, one visit in each half of the days.
+    sub, keep, half = visit_problem(request, problem, fits)
+    result = solve(sub)
+    days = []
+    for r, route in enumerate(_priority_days_first(result.routes, sub, request.teams)):
+        stops = [int(keep[s]) for s in route]
+        days.append(
+            {
+                "day": r // request.teams + 1,
+                "team": r % request.teams + 1,
+                "stops": [request.ids[s - 1] for s in stops],
+                "distance_m": sub_distance(problem, stops),
+                "duration_minutes": round(sub_seconds(problem, stops) / 60, 1),
+            }
+        )
+    unassigned = _unassigned(request, alone, fits, keep[result.dropped], half[result.dropped])
+    return {"days": days, "unassigned": unassigned}
+
+
+def visit_problem(
+    request: PlanRequest, problem: RoutingProblem, fits: np.ndarray
+) -> tuple[RoutingProblem, np.ndarray, np.ndarray]:
+    """The problem the solver gets: one node per visit of each stop that ``fits`` a day.
+
+    A stop seen twice comes twice, one visit in each half of the days.  Returns the problem,
+    each node's node in ``problem`` (``keep``) and its half of the days (0: any).
+    """
     once = np.nonzero(fits & (request.visits == 1))[0] + 1
     twice = np.nonzero(fits & (request.visits > 1))[0] + 1
     keep = np.concatenate([[0], once, twice, twice])
@@ -330,21 +356,7 @@ def plan(request: PlanRequest, *, along: AlongRoads | None = None) -> dict[str, 
         half=half if len(twice) else None,
         teams=request.teams,
     )
-    result = solve(sub)
-    days = []
-    for r, route in enumerate(_priority_days_first(result.routes, sub, request.teams)):
-        stops = [int(keep[s]) for s in route]
-        days.append(
-            {
-                "day": r // request.teams + 1,
-                "team": r % request.teams + 1,
-                "stops": [request.ids[s - 1] for s in stops],
-                "distance_m": sub_distance(problem, stops),
-                "duration_minutes": round(sub_seconds(problem, stops) / 60, 1),
-            }
-        )
-    unassigned = _unassigned(request, alone, fits, keep[result.dropped], half[result.dropped])
-    return {"days": days, "unassigned": unassigned}
+    return sub, keep, half
 
 
 def _unassigned(
@@ -403,8 +415,9 @@ def _priority_days_first(
 
     Teams keep their own routes; whole days (one route per team) are reordered by the summed
     priority of their stops, ties by the original order, so the result stays deterministic.
-    With second visits, days move only within their half of the days, and the second half
-    puts the days with the most second visits last, so a village's two visits lie far apart.
+    With second visits, days move only within their half of the days; among equally urgent
+    days the first half puts those with the most first visits first and the second half those
+    with the most second visits last, so a village's two visits lie far apart.
     """
     prio = problem.priorities()
     half = problem.half if problem.half is not None else np.zeros(problem.size, dtype=np.int64)
@@ -413,12 +426,12 @@ def _priority_days_first(
     def urgency(d: int) -> int:
         return -sum(int(prio[s]) for route in days[d] for s in route)
 
-    def seconds(d: int) -> int:
-        return sum(int(half[s] == 2) for route in days[d] for s in route)
+    def visits(d: int, h: int) -> int:
+        return sum(int(half[s] == h) for route in days[d] for s in route)
 
     split = math.ceil(len(days) / 2) if problem.half is not None else len(days)
-    first = sorted(range(split), key=lambda d: (urgency(d), d))
-    second = sorted(range(split, len(days)), key=lambda d: (seconds(d), urgency(d), d))
+    first = sorted(range(split), key=lambda d: (urgency(d), -visits(d, 1), d))
+    second = sorted(range(split, len(days)), key=lambda d: (visits(d, 2), urgency(d), d))
     order = []
     for group in (first, second):
         # Empty days go last (in their half), after every day with stops.

@@ -68,6 +68,7 @@ class PlanOptions:
     day_minutes: float = 480
     speed_kmh: float = 30
     start: dt.time = dt.time(8, 30)
+    distance: str = "straight"
 
 
 @dataclass
@@ -113,8 +114,9 @@ def _needed_days(villages: pd.DataFrame, depot: tuple[float, float], opts: PlanO
     ).astype(float)
     np.fill_diagonal(matrix, np.inf)
     travel_min = float(matrix.min(axis=1).sum()) * 0.06 / opts.speed_kmh
+    visits = len(villages) + int((_visits(villages) > 1).sum())
     # 70% of the day: the nearest-neighbour estimate misses the way out and back each day.
-    need = float(len(villages) * opts.service_minutes + travel_min) / (opts.day_minutes * 0.7)
+    need = float(visits * opts.service_minutes + travel_min) / (opts.day_minutes * 0.7)
     return max(STANDARD_DAYS, math.ceil(need))
 
 
@@ -123,9 +125,25 @@ def _priorities(villages: pd.DataFrame) -> np.ndarray:
     return np.where(urgent, MUST_VISIT, 1)
 
 
+def _visits(villages: pd.DataFrame) -> np.ndarray:
+    """Visits in the month: twice where disputes are open (a follow-up, spaced), else once."""
+    return np.where(villages["open_disputes"] > 0, 2, 1)
+
+
+@dataclass(frozen=True)
+class _Solved:
+    answer: dict[str, Any]
+    request: routes.PlanRequest
+    along: routes.AlongRoads | None
+
+
 def _solve(
-    villages: pd.DataFrame, depot: tuple[float, float], opts: PlanOptions, days: int
-) -> tuple[dict[str, Any], routes.PlanRequest]:
+    session: Session,
+    villages: pd.DataFrame,
+    depot: tuple[float, float],
+    opts: PlanOptions,
+    days: int,
+) -> _Solved:
     payload = {
         "depot": {"lon": depot[0], "lat": depot[1]},
         "stops": [
@@ -135,12 +153,15 @@ def _solve(
                 "lat": lat,
                 "service_minutes": opts.service_minutes,
                 "priority": int(p),
+                # A second visit needs two days; with one day each village comes once.
+                "visits": int(v) if days > 1 else 1,
             }
-            for code, lon, lat, p in zip(
+            for code, lon, lat, p, v in zip(
                 villages["code"],
                 villages["lon"],
                 villages["lat"],
                 _priorities(villages),
+                _visits(villages),
                 strict=True,
             )
         ],
@@ -148,9 +169,11 @@ def _solve(
         "teams": 1,
         "day_minutes": opts.day_minutes,
         "speed_kmh": opts.speed_kmh,
+        "distance": opts.distance,
     }
     request = routes.parse_request(payload, extent=None)
-    return routes.plan(request), request
+    along = routes.along_roads(session, request)
+    return _Solved(routes.plan(request, along=along), request, along)
 
 
 def _build(session: Session, township_code: str, month: dt.date, opts: PlanOptions) -> MonthPlan:
@@ -168,19 +191,21 @@ def _build(session: Session, township_code: str, month: dt.date, opts: PlanOptio
     if villages.empty:
         return plan
     days = opts.days or _needed_days(villages, depot, opts)
-    answer, request = _solve(villages, depot, opts, days)
-    if opts.days is None and any(u["reason"].startswith("no room") for u in answer["unassigned"]):
+    solved = _solve(session, villages, depot, opts, days)
+    if opts.days is None and any(
+        u["reason"].startswith("no room") for u in solved.answer["unassigned"]
+    ):
         days += 1  # the estimate was short: one more day, once
-        answer, request = _solve(villages, depot, opts, days)
-    _fill(plan, villages, answer, request)
+        solved = _solve(session, villages, depot, opts, days)
+    _fill(plan, villages, solved)
     return plan
 
 
-def _fill(
-    plan: MonthPlan, villages: pd.DataFrame, answer: dict[str, Any], request: routes.PlanRequest
-) -> None:
+def _fill(plan: MonthPlan, villages: pd.DataFrame, solved: _Solved) -> None:
     """Turn the API answer into page rows: dates, colours, suggested times, day-sheet fields."""
-    problem = routes.problem_of(request)
+    answer, request = solved.answer, solved.request
+    problem = routes.problem_of(request, solved.along)
+    seen: set[str] = set()
     index = {code: i + 1 for i, code in enumerate(request.ids)}
     info = villages.set_index("code")
     start_s = plan.options.start.hour * 3600 + plan.options.start.minute * 60
@@ -205,10 +230,12 @@ def _fill(
                     "open_cases": int(row["open_cases"]),
                     "open_disputes": int(row["open_disputes"]),
                     "urgent": bool(priority[index[code] - 1] >= MUST_VISIT),
+                    "repeat": code in seen,
                     "arrive": _clock(arrive),
                     "leave": _clock(leave),
                 }
             )
+        seen.update(day["stops"])
         back = start_s + int(day["duration_minutes"] * 60)
         plan.days.append(
             {
@@ -270,7 +297,8 @@ def planned_vs_done(session: Session, plan: MonthPlan) -> dict[str, Any]:
     )
     dates = pd.to_datetime(points["visited_at"], utc=True).dt.date if len(points) else pd.Series()
     visited_codes = set(points["code"].dropna())
-    planned = [s for day in plan.days for s in day["stops"]]
+    # Each village once (a village seen twice is planned on two days).
+    planned = list({s["code"]: s for day in plan.days for s in day["stops"]}.values())
     days = []
     for day in plan.days:
         on_day = points[dates == day["date"]] if len(points) else empty
