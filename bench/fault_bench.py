@@ -7,9 +7,14 @@ a retry, and nothing lost or written twice (row counts and checksums afterwards)
 3. A generation activated while lookups (``covering_group``) and an import run: the lookups
    keep answering, the import stops with a clear line and writes nothing.
 4. ``qungong db dump`` / ``db restore`` round trip: identical checksums of every table.
-
-Not covered here (see the note): a disk filled under the cluster, and the server restarted
-while pages are being served.
+5. The disk of a second scratch cluster filled during a visits import: its data directory
+   lies on a tmpfs (root only: ``mount -t tmpfs``) sized a little over what the cluster holds
+   before the import. The import must end in one clear line with nothing written; after the
+   disk is made larger (``mount -o remount``) the server is up (restarted if it stopped) and
+   the rerun loads every visit.
+6. The database restarted while ``qungong run`` (gunicorn) serves /ogc/ and /api/ to a
+   polling client: during the outage every answer is a 503 ``database_unavailable``, never a
+   500, and the service answers 200 again after it without being restarted itself.
 
 Run: ``.venv/bin/python bench/fault_bench.py [--n 300000]``
 """
@@ -220,9 +225,127 @@ def dump_restore(cluster: LocalCluster, url: str, folder: Path) -> None:
           f" ({', '.join(f'{t} {before[t][0]:,}' for t in TABLES)})")  # fmt: skip
 
 
+def disk_full(n: int) -> None:
+    print("5. the disk of the database filled during a visits import")
+    if os.geteuid() != 0:
+        print("   skipped: mounting a small filesystem needs root")
+        return
+    mount = Path(tempfile.mkdtemp(prefix="qungong-small-"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", str(mount)], check=True)
+    cluster = LocalCluster(root=mount / "pg", port=free_port(), dbname="full", fast=False)
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.create_database()
+        url = cluster.url()
+        migrate(url)
+        load_tiny_network(url)
+        engine_for(url).dispose()
+        used = int(subprocess.run(["du", "-sm", str(mount)], capture_output=True, text=True,
+                                  check=True).stdout.split()[0])  # fmt: skip
+        # Room for the server's own WAL and a little of the import, not for all of it.
+        size = used + 48
+        subprocess.run(["mount", "-o", f"remount,size={size}m", str(mount)], check=True)
+        path = visits_file(Path(tempfile.mkdtemp(prefix="qungong-full-")), n)
+        before = checksums(url)
+        try:
+            said: object = import_visits(url, path, commit=True)
+        except IngestError as exc:
+            said = exc
+        print(f"   disk {size} MB ({used} MB used before); the import said: {said}")
+        engine_for(url).dispose()
+        subprocess.run(["mount", "-o", "remount,size=1g", str(mount)], check=True)
+        restarted = cluster.start()
+        after = checksums(url)
+        same = [t for t in TABLES if before[t] == after[t]]
+        print(f"   after freeing space (server restarted: {restarted}): identical tables "
+              f"{len(same)}/{len(TABLES)}, {after['visit'][0]} visits")  # fmt: skip
+        report = import_visits(url, path, commit=True)
+        print(f"   rerun: {report.status}, {report.counts['visits']:,} loaded")
+    finally:
+        engine_for(cluster.url()).dispose()
+        cluster.stop()
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def restart_while_serving(cluster: LocalCluster, url: str, port: int) -> None:
+    print("6. the database restarted while qungong run serves pages")
+    from models import tokens, users
+
+    with session_factory(url)() as s, s.begin():
+        users.create_user(s, "bench", role="admin", area_code="430500000000",
+                          password="Bench-pw-2026!x")  # fmt: skip
+        _, token = tokens.create_token(s, "bench")
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webmap", "run", "--port", str(port)], env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    seen: list[tuple[float, int, str]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        import urllib.error
+        import urllib.request
+
+        paths = ["/ogc/collections/groups/items?limit=3", "/api/units?level=village"]
+        i = 0
+        while not stop.is_set():
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{paths[i % 2]}",
+                                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            i += 1
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    seen.append((time.monotonic(), resp.status, ""))
+            except urllib.error.HTTPError as err:
+                seen.append((time.monotonic(), err.code, err.headers.get("X-Error-Code", "")))
+            except OSError:
+                seen.append((time.monotonic(), 0, "no answer"))
+            time.sleep(0.1)
+
+    try:
+        _wait_for(port)
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(3)
+        down = time.monotonic()
+        cluster.stop()
+        time.sleep(5)
+        cluster.start()
+        up = time.monotonic()
+        time.sleep(5)
+        stop.set()
+        poller.join()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    during = [c for t, c, _ in seen if down + 0.5 < t < up]
+    after = [c for t, c, _ in seen if t > up]
+    first_ok = next((t - up for t, c, _ in seen if t > up and c == 200), None)
+    codes = sorted({(c, e) for t, c, e in seen if down < t < up})
+    print(f"   {len(seen)} requests; during the 5 s outage: {len(during)} answers {codes}; "
+          f"after: {after.count(200)}/{len(after)} 200"
+          f" (first 200 {first_ok:.1f} s after the restart); 500s: "
+          f"{sum(c == 500 for _, c, _ in seen)}")  # fmt: skip
+
+
+def _wait_for(port: int) -> None:
+    import urllib.request
+
+    for _ in range(180):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=5):
+                return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"the server on port {port} did not start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300_000)
+    parser.add_argument("--port", type=int, default=5019, help="for scenario 6's server")
+    parser.add_argument("--only", type=int, choices=(5, 6), help="run one of the new scenarios")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="qungong-faults-"))
     cluster = LocalCluster(root=root, port=free_port(), dbname="faults", fast=False)
@@ -233,11 +356,19 @@ def main() -> None:
         url = cluster.url()
         migrate(url)
         load_tiny_network(url)
+        if args.only == 6:
+            restart_while_serving(cluster, url, args.port)
+            return
+        if args.only == 5:
+            disk_full(args.n)
+            return
         path = visits_file(root, args.n)
         kill_mid_import(cluster, url, path)
         two_at_once(url, visits_file(root, args.n // 10, "second.csv", first=10 * args.n))
         activation_during(url, visits_file(root, args.n // 3, "third.csv", first=20 * args.n))
         dump_restore(cluster, url, root)
+        restart_while_serving(cluster, url, args.port)
+        disk_full(args.n)
     finally:
         engine_for(cluster.url()).dispose()
         cluster.destroy()

@@ -24,6 +24,7 @@ from locust import HttpUser, between, task
 PASSWORD = os.environ.get("QG_PASSWORD", "qungong-demo")
 USER = os.environ.get("QG_USER", "leader")
 MIX = os.environ.get("QG_MIX", "mixed")
+COOKIE = os.environ.get("QG_COOKIE", "")
 # Filters warmed by the bench before the cached mix (see load_bench.CACHED).
 CACHED = [f for f in os.environ.get("QG_CACHED", "").split("|") if f]
 ADDRESSES = [a for a in os.environ.get("QG_ADDRESSES", "").split("|") if a]
@@ -49,6 +50,12 @@ class Leader(HttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self) -> None:
+        if COOKIE:
+            # The bench signed in once: 200 log-ins (a deliberately slow password hash each)
+            # would otherwise be most of what the server does in the first minute.
+            name, _, value = COOKIE.partition("=")
+            self.client.cookies.set(name, value)
+            return
         page = self.client.get("/auth/login", name="log-in")
         token = _CSRF.search(page.text)
         self.client.post(

@@ -49,6 +49,10 @@ class DatabaseLost(IngestError):
     """The database went away during an import: nothing was written (one transaction)."""
 
 
+class DatabaseFull(IngestError):
+    """The database's disk filled up during an import: rolled back, nothing was written."""
+
+
 class ConcurrentImport(IngestError):
     """Another import wrote the same rows first: this one was rolled back."""
 
@@ -76,6 +80,13 @@ def database_guard(file: str | Path) -> Iterator[None]:
         )
         raise ConcurrentImport(file, msg) from None
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+        if getattr(exc.orig, "sqlstate", None) == _DISK_FULL:
+            msg = (
+                "the database server's disk is full; the import was rolled back and nothing "
+                "was written (数据库磁盘已满，未写入任何数据) - free space on the database's disk "
+                "and run the import again"
+            )
+            raise DatabaseFull(file, msg) from None
         if not connection_lost(exc):
             raise
         msg = (
@@ -88,5 +99,6 @@ def database_guard(file: str | Path) -> Iterator[None]:
         driver_log.setLevel(level)
 
 
-# PostgreSQL's SQLSTATE for a unique violation.
+# PostgreSQL's SQLSTATEs for a unique violation and for a full disk.
 _UNIQUE_VIOLATION = "23505"
+_DISK_FULL = "53100"
