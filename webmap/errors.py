@@ -8,7 +8,7 @@ sees carries a traceback or a server path.
 from __future__ import annotations
 
 import sqlalchemy.exc
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -88,10 +88,11 @@ def init_app(app: Flask) -> None:
     def database_down(err: sqlalchemy.exc.DBAPIError) -> ResponseReturnValue:
         if not connection_lost(err):
             raise err
-        body, status, headers = respond(  # type: ignore[misc]
-            503, "database_unavailable", _("数据库暂时无法连接，请稍后再试。")
+        response = make_response(
+            respond(503, "database_unavailable", _("数据库暂时无法连接，请稍后再试。"))
         )
-        return body, status, {**headers, "Retry-After": "5"}
+        response.headers["Retry-After"] = "5"
+        return response
 
     # Unhandled exceptions reach this handler as InternalServerError outside testing (Flask
     # wraps them), so a 500 is a page or JSON too; under TESTING they propagate to the test.
