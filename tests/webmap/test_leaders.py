@@ -61,6 +61,9 @@ def test_heat_api_follows_filters_and_finds_the_hot_block(client, auth, grid):
     hottest = max(data["features"], key=lambda f: f["properties"]["count"])
     assert _hot_block(network).contains(shape(hottest["geometry"]).centroid)
     assert data["agreement"] > 0.8
+    # The page's cell count is the cells the heatmap draws (the one small-number rule).
+    page = client.get(f"/leaders/?{DISPUTES_2013}").get_data(as_text=True)
+    assert f'"cells":{len(data["features"])},' in page
     everything = client.get("/api/leaders/heat").get_json()
     assert everything["cases"] == len(cases)
 

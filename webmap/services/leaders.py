@@ -128,6 +128,11 @@ class Analysis:
         return shown(self.total)
 
     @property
+    def shown_cells(self) -> int:
+        """How many H3 cells the heatmap draws: the cells the small-number rule keeps."""
+        return len(drop_small(self.heat))
+
+    @property
     def shown_months(self) -> list[tuple[str, int | str]]:
         """Cases per month as leaders may see them (``<5`` for 1 to 4)."""
         return [(str(k), shown(int(v))) for k, v in self.months.items()]

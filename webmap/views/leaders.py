@@ -376,7 +376,7 @@ def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> di
     config["layer"] = query.layer
     config["stats"] = {
         "cases": result.shown_total,
-        "cells": int((result.heat["count"] >= MIN_COUNT).sum()),
+        "cells": result.shown_cells,
         "months": len(result.months),
     }
     config["text"] = {"stations": _("群众工作站"), "drill": _("下钻到此区域")}
