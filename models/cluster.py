@@ -10,17 +10,23 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 PG_MAJOR = "15"
 PG_BIN = Path(f"/usr/lib/postgresql/{PG_MAJOR}/bin")
 POSTGIS_CONTROL = Path(f"/usr/share/postgresql/{PG_MAJOR}/extension/postgis.control")
 DEFAULT_PORT = 54329
 DEFAULT_DBNAME = "qungong"
+# The web app's login role: a member of the NOLOGIN group ``qungong_app`` that migration
+# ``sec_sessions_audit`` creates with exactly the app's grants.
+APP_LOGIN = "qungong_web"
+APP_GROUP = "qungong_app"
 
 
 class ClusterError(RuntimeError):
@@ -83,9 +89,31 @@ class LocalCluster:
     def log_file(self) -> Path:
         return self.root / "postgres.log"
 
+    @property
+    def app_password_file(self) -> Path:
+        return self.root / f"{APP_LOGIN}.password"
+
     def url(self, dbname: str | None = None) -> str:
-        """SQLAlchemy URL of a database in this cluster (psycopg 3 driver)."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname or self.dbname}"
+        """The owner's SQLAlchemy URL (psycopg 3): the superuser over the unix socket.
+
+        The socket admits only the operating-system user that runs qungong (``peer``, see
+        :meth:`secure`); TCP needs a password.
+        """
+        host = quote(str(self.socket_dir), safe="/")
+        return (
+            f"postgresql+psycopg://postgres@/{dbname or self.dbname}?host={host}&port={self.port}"
+        )
+
+    def app_url(self, dbname: str | None = None) -> str | None:
+        """The web app's URL (role ``qungong_web`` over TCP with its password), None before
+        :meth:`ensure_app_login` has made it."""
+        if not self.app_password_file.exists():
+            return None
+        password = self.app_password_file.read_text().strip()
+        return (
+            f"postgresql+psycopg://{APP_LOGIN}:{password}@127.0.0.1:{self.port}/"
+            f"{dbname or self.dbname}"
+        )
 
     # -- process control -------------------------------------------------------------
 
@@ -93,9 +121,11 @@ class LocalCluster:
         # The server must not run as root; any other user runs it as themselves.
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [*self._as_owner(), *args], capture_output=True, text=True, check=False
+            [*self._as_owner(), *args], capture_output=True, text=True, check=False, input=stdin
         )
         if check and proc.returncode != 0:
             msg = f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr.strip()}"
@@ -140,7 +170,71 @@ class LocalCluster:
             "--encoding=UTF8",
             "--locale=C.UTF-8",
         )
+        self.secure()
         return True
+
+    # -- authentication ------------------------------------------------------------------
+
+    def _write_config(self, name: str, text: str) -> None:
+        path = self.data_dir / name
+        path.write_text(text)
+        path.chmod(0o600)
+        if os.geteuid() == 0:
+            pg = pwd.getpwnam("postgres")
+            os.chown(path, pg.pw_uid, pg.pw_gid)
+
+    def secure(self) -> None:
+        """Write pg_hba.conf and pg_ident.conf: no connection is trusted.
+
+        The superuser ``postgres`` connects only over the socket, as the operating-system user
+        that runs the server or qungong (``peer`` with a map); every TCP connection, from any
+        role, needs its password (scram-sha-256).  Reloads a running server.
+        """
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        server_user = "postgres" if os.geteuid() == 0 else me
+        ident = "".join(f"owner {user} postgres\n" for user in sorted({server_user, me}))
+        self._write_config("pg_ident.conf", "# qungong: who may be the superuser\n" + ident)
+        self._write_config(
+            "pg_hba.conf",
+            "# qungong (models/cluster.py): the superuser only over the socket, as the OS user\n"
+            "# running qungong; every TCP connection needs a password.\n"
+            "local all postgres peer map=owner\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host all all ::1/128 scram-sha-256\n",
+        )
+        if self.running():
+            self._run(str(PG_BIN / "pg_ctl"), "reload", "-D", str(self.data_dir))
+
+    def trusts_connections(self) -> bool:
+        """True for a cluster made before :meth:`secure` existed (``initdb --auth=trust``)."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = [line.split() for line in hba.read_text().splitlines() if line.strip()]
+        return any(words[-1] == "trust" for words in lines if not words[0].startswith("#"))
+
+    def ensure_app_login(self) -> str:
+        """Create (or re-key) the web app's login role; returns its URL.
+
+        The password is made once, stored 0600 beside the cluster, and set on every call so
+        the file and the role always agree.  Needs the ``qungong_app`` group role (migrations).
+        """
+        if not self.app_password_file.exists():
+            fd = os.open(self.app_password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+        password = self.app_password_file.read_text().strip()
+        self.psql(
+            f"""
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_LOGIN}') THEN
+                    CREATE ROLE {APP_LOGIN} LOGIN;
+                END IF;
+            END $$;
+            ALTER ROLE {APP_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT
+                PASSWORD '{password}';
+            GRANT {APP_GROUP} TO {APP_LOGIN};
+            """
+        )
+        return self.app_url() or ""
 
     def start(self) -> bool:
         """Start the server; False when it was already running."""
@@ -184,7 +278,8 @@ class LocalCluster:
     # -- databases ---------------------------------------------------------------------
 
     def psql(self, sql: str, *, dbname: str = "postgres") -> str:
-        """Run one SQL string through psql over the socket; returns stdout."""
+        """Run SQL through psql over the socket (on stdin: passwords stay off the process
+        list); returns stdout."""
         proc = self._run(
             str(PG_BIN / "psql"),
             "-X",
@@ -201,8 +296,9 @@ class LocalCluster:
             "postgres",
             "-d",
             dbname,
-            "-c",
-            sql,
+            "-f",
+            "-",
+            stdin=sql,
         )
         return proc.stdout.strip()
 

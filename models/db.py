@@ -20,7 +20,7 @@ from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, Result, create_engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.cluster import DEFAULT_PORT, LocalCluster
+from models.cluster import DEFAULT_PORT, ClusterError, LocalCluster
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,14 +37,36 @@ def local_cluster() -> LocalCluster:
 
 
 def database_url() -> str:
-    """DATABASE_URL when set, else the local cluster's database."""
+    """The operator's URL (migrations, command-line imports): DATABASE_URL when set, else the
+    local cluster's owner over its socket."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        # Plain postgresql:// URLs get the psycopg 3 driver the package installs.
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return url
+        return _with_driver(url)
     return local_cluster().url()
+
+
+def app_database_url() -> str:
+    """Where the web app connects: never the superuser of the local cluster.
+
+    ``QUNGONG_APP_DATABASE_URL`` when set (a server you manage, with a role of the app's
+    grants); else ``DATABASE_URL`` when set (its role is the operator's choice); else the
+    local cluster's ``qungong_web`` login, made by ``qungong db up``.
+    """
+    for name in ("QUNGONG_APP_DATABASE_URL", "DATABASE_URL"):
+        if os.environ.get(name):
+            return _with_driver(os.environ[name])
+    url = local_cluster().app_url()
+    if url is None:
+        msg = "the web app's database role is missing: run `qungong db up`"
+        raise ClusterError(msg)
+    return url
+
+
+def _with_driver(url: str) -> str:
+    # Plain postgresql:// URLs get the psycopg 3 driver the package installs.
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def engine_for(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:

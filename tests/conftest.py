@@ -31,6 +31,7 @@ def pg_cluster() -> Iterator[LocalCluster]:
         cluster.create_database()
         migrate(cluster.url())
         engine_for(cluster.url()).dispose()
+        cluster.ensure_app_login()  # the web app's role (the app fixture connects as it)
         yield cluster
     finally:
         cluster.destroy()

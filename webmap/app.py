@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask_compress import Compress
 
-from models.db import database_url
+from models.db import app_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,7 +110,8 @@ def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
-        app.config["DATABASE_URL"] = database_url()
+        # The app's own role (models.db.app_database_url), not the superuser.
+        app.config["DATABASE_URL"] = app_database_url()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

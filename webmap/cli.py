@@ -18,7 +18,9 @@ from webmap.cli_helpers import fail
 def _create_app():
     from webmap.app import create_app
 
-    return create_app()
+    # Commands run as the operator (the database's owner); only the served app (`run`,
+    # webmap.serve) takes the app's reduced role.
+    return create_app({"DATABASE_URL": database_url()})
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
@@ -50,11 +52,36 @@ def db_up() -> None:
                 f"{', database created' if made_db else ''}"
             )
         migrate(database_url())
+        if _uses_local():
+            # After the migrations: they make the group role whose grants the login gets.
+            cluster.ensure_app_login()
     except ClusterError as err:
         fail(str(err))
     except Exception as err:
         fail(f"cannot prepare the database at {_safe_url()}: {err.__class__.__name__}: {err}")
     click.echo("database ready (migrations applied)")
+    if _uses_local():
+        click.echo(f"the web app connects as qungong_web (password in {cluster.app_password_file})")
+        if cluster.trusts_connections():
+            click.echo(
+                "warning: this cluster was made trusting every local connection as the "
+                "superuser; run `qungong db secure` to require passwords"
+            )
+
+
+@db.command("secure")
+def db_secure() -> None:
+    """Make an older local cluster stop trusting local connections (passwords over TCP)."""
+    if not _uses_local():
+        fail("DATABASE_URL is set: qungong does not manage that server")
+    cluster = local_cluster()
+    if not cluster.initialised():
+        fail(f"local cluster {cluster.root}: not initialised (run `qungong db up`)")
+    try:
+        cluster.secure()
+    except ClusterError as err:
+        fail(str(err))
+    click.echo("the superuser now connects only over the socket; TCP needs a password")
 
 
 @db.command("down")

@@ -6,9 +6,10 @@ import re
 from functools import cache
 
 import pytest
+from sqlalchemy import make_url
 from werkzeug.security import generate_password_hash
 
-from models.db import transaction
+from models.db import engine_for, transaction
 from models.users import create_user
 from webmap.app import create_app
 
@@ -24,8 +25,12 @@ USERS = {
 
 
 @pytest.fixture
-def app(db_url):
-    return create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test"})
+def app(db_url, pg_cluster):
+    # The app connects as the web role with the app's grants (as `qungong run` does), not as
+    # the owner the fixtures write with.
+    app_url = pg_cluster.app_url(make_url(db_url).database)
+    yield create_app({"DATABASE_URL": app_url, "TESTING": True, "SECRET_KEY": "test"})
+    engine_for(app_url).dispose()
 
 
 @pytest.fixture

@@ -44,7 +44,25 @@ def test_db_up_down_are_idempotent(cli, local_home, tmp_path):
     assert "running" in status.output
     assert "migrated" in status.output
 
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{local_home['QUNGONG_PGPORT']}/qungong"
+    cluster = cluster_module.LocalCluster(
+        root=Path(local_home["QUNGONG_HOME"]) / "pg", port=int(local_home["QUNGONG_PGPORT"])
+    )
+    assert not cluster.trusts_connections()
+    assert "qungong_web" in first.output
+    # the served app takes the web role (models.db.app_database_url), never the superuser
+    app_url = cluster.app_url()
+    assert app_url is not None
+    assert app_url.startswith("postgresql+psycopg://qungong_web:")
+    with engine_for(app_url).connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            ).scalar_one()
+            is False
+        )
+    engine_for(app_url).dispose()
+
+    url = cluster.url()
     load_tiny_network(url)
     dump = tmp_path / "backup.dump"
     assert cli.invoke(main, ["db", "dump", str(dump)], env=local_home).exit_code == 0
