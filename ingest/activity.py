@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from geo.attribution import GroupIndex
 from geo.coords import canonical_source
+from ingest.area import refuse_outside
 from ingest.cases import CASE_HEADERS, case_fields
 from ingest.errors import IngestError, database_guard
 from ingest.files import Limits, check_upload_size, file_sha256
@@ -102,6 +103,7 @@ class _Options:
     crs: str
     commit: bool
     username: str
+    area: str | None = None
 
 
 def find_columns(
@@ -166,6 +168,7 @@ def import_activity(
     username: str = "cli",
     name: str | None = None,
     limits: Limits | None = None,
+    area: str | None = None,
 ) -> ImportReport:
     """Check a case or visit file and, with ``commit=True``, load it in one transaction.
 
@@ -183,6 +186,9 @@ def import_activity(
         Write; otherwise do everything and roll back (dry run).
     username, name, limits
         Who imports; the file's name as the user knows it; upload size limits.
+    area
+        The uploading user's area code: a row placed outside it is an error and the file is
+        rejected (:func:`ingest.area.refuse_outside`); None for the operator.
 
     Raises
     ------
@@ -212,7 +218,7 @@ def import_activity(
     with database_guard(shown), session_factory(url)() as session:
         try:
             session.begin()
-            _run(session, url, table, cols, spec=spec, options=_Options(crs, commit, username),
+            _run(session, url, table, cols, spec=spec, options=_Options(crs, commit, username, area),
                  report=report)  # fmt: skip
             if report.status == "committed":
                 session.commit()
@@ -257,6 +263,8 @@ def _run(
             msg = "the active boundary generation changed during the import"
             raise IngestError(report.file, msg)
         stage = _attribute(index, records[rows.good], rows)
+    if _refused_outside_area(stage, options.area, report):
+        return
     with report.timed("stage"):
         staging.create_stage(session, spec.stage)
         staging.copy_stage(session, stage, spec.stage)
@@ -310,6 +318,17 @@ def _attribute(index: GroupIndex, good: pd.DataFrame, rows: RowFlags) -> pd.Data
     outside[good["row_no"].to_numpy()[~placed]] = True
     rows.flag(outside, "outside_units")
     return pd.concat([good.reset_index(drop=True), units], axis=1)[placed]
+
+
+def _refused_outside_area(stage: pd.DataFrame, area: str | None, report: ImportReport) -> bool:
+    """True (and the report rejected) when a placed row lies outside the user's area."""
+    levels = ["group_code", "village_code", "township_code", "county_code"]
+    finest = stage[levels].bfill(axis=1).iloc[:, 0] if len(stage) else pd.Series([], dtype=object)
+    where = [f"row {int(n) + 2}" for n in stage["row_no"]]
+    if refuse_outside(report, where, finest, area):
+        report.status = "rejected"
+        return True
+    return False
 
 
 def _report_duplicates(duplicates: list[tuple[int, str]], report: ImportReport) -> None:

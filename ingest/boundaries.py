@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
+from ingest.area import refuse_outside
 from ingest.boundary_units import prepare_units
 from ingest.errors import IngestError
 from ingest.fields import LEVELS, PARENT_LEVEL
@@ -52,6 +53,7 @@ def import_boundaries(
     name: str | None = None,
     limits: Limits | None = None,
     tolerance_m2: float = DEFAULT_TOLERANCE_M2,
+    area: str | None = None,
 ) -> ImportReport:
     """Check a boundary file and, with ``commit=True``, load it into a generation.
 
@@ -94,6 +96,9 @@ def import_boundaries(
         Upload and zip size limits.
     tolerance_m2
         Spills, gaps and overlaps up to this area (m²) are not reported.
+    area
+        The uploading user's area code: a feature whose unit lies outside it is an error and
+        the file is rejected (:func:`ingest.area.refuse_outside`); None for the operator.
 
     Returns
     -------
@@ -118,6 +123,9 @@ def import_boundaries(
     report.details.update({"crs": data.crs_source, "encoding": data.encoding, "layer": data.layer})
     with report.timed("check"):
         units = prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
+    if refuse_outside(report, [f"feature {row}" for row in units["row"]], units["code"], area):
+        report.status = "rejected"  # before the transaction: no --base copy for a refused file
+        return report
     with transaction(url) as session:
         if commit:
             lock_imports(session)

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from geo.coords import canonical_source
+from ingest.area import refuse_outside
 from ingest.errors import IngestError
 from ingest.files import Limits, check_upload_size, file_sha256
 from ingest.points import PROBLEMS, read_points
@@ -111,6 +112,7 @@ def import_stations(
     username: str = "cli",
     name: str | None = None,
     limits: Limits | None = None,
+    area: str | None = None,
 ) -> ImportReport:
     """Check a station register (one station per village) and, with ``commit=True``, load it.
 
@@ -135,6 +137,9 @@ def import_stations(
         The file's name as the user knows it.
     limits
         Upload size limits.
+    area
+        The uploading user's area code: a row whose unit lies outside it is an error
+        (:func:`ingest.area.refuse_outside`); None for the operator.
 
     Returns
     -------
@@ -156,6 +161,7 @@ def import_stations(
         username=username,
         name=name,
         limits=limits,
+        area=area,
     )
 
 
@@ -169,6 +175,7 @@ def import_officers(
     username: str = "cli",
     name: str | None = None,
     limits: Limits | None = None,
+    area: str | None = None,
 ) -> ImportReport:
     """Check an information-officer register (per villager group) and optionally load it.
 
@@ -185,6 +192,7 @@ def import_officers(
         username=username,
         name=name,
         limits=limits,
+        area=area,
     )
 
 
@@ -199,6 +207,7 @@ def import_teams(
     username: str = "cli",
     name: str | None = None,
     limits: Limits | None = None,
+    area: str | None = None,
 ) -> ImportReport:
     """Check a work-team register (per township, with its home base) and optionally load it.
 
@@ -215,6 +224,7 @@ def import_teams(
         username=username,
         name=name,
         limits=limits,
+        area=area,
     )
 
 
@@ -230,6 +240,7 @@ def _import(
     username: str,
     name: str | None,
     limits: Limits | None,
+    area: str | None,
 ) -> ImportReport:
     path = Path(path)
     shown = name or path.name
@@ -256,6 +267,7 @@ def _import(
         with report.timed("match"):
             units = register_queries.unit_lookup(session, gen_id, (kind.level,))
             unit_id = match_units(table, cols, kind, units, rows, report)
+            refuse_outside(report, rows, unit_id.map(units.set_index("id")["code"]), area)
             frame = _records(table, cols, kind, unit_id, units, crs, rows, report)
         if frame is not None and kind is not _OFFICER:
             _place_at_units(session, frame, report)
