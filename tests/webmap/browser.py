@@ -46,9 +46,26 @@ def chromium_path() -> str:
     return path
 
 
+# Every Content-Security-Policy violation (a blocked inline script, handler or asset) shows
+# in the console, where browser_page collects it.
+_REPORT_CSP = """
+document.addEventListener('securitypolicyviolation', (e) => console.error(
+    'securitypolicyviolation: ' + e.violatedDirective + ' blocked ' + e.blockedURI
+    + ' at ' + e.sourceFile + ':' + e.lineNumber));
+"""
+
+
+def _csp_problem(text: str) -> bool:
+    return text.startswith("securitypolicyviolation") or "Content Security Policy" in text
+
+
 @contextmanager
 def browser_page() -> Iterator[tuple[object, list[str]]]:
-    """A fresh Chromium page and the list of every URL it requests."""
+    """A fresh Chromium page and the list of every URL it requests.
+
+    Fails the test after its body when the page reported any Content-Security-Policy
+    violation: the app enforces its CSP, so a violation is a broken page part.
+    """
     from playwright.sync_api import sync_playwright
 
     with (
@@ -63,12 +80,19 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
             viewport={"width": 1280, "height": 800},
         )
         requests: list[str] = []
+        violations: list[str] = []
+        context.add_init_script(_REPORT_CSP)
         page = context.new_page()
         page.on("request", lambda request: requests.append(request.url))
+        page.on(
+            "console",
+            lambda msg: violations.append(msg.text) if _csp_problem(msg.text) else None,
+        )
         try:
             yield page, requests
         finally:
             context.close()
+        assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def login(page, base: str, username: str = "admin", password: str = "secret-pw-2026") -> None:

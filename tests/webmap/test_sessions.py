@@ -4,6 +4,8 @@ flags and security headers (issue #9, classes 6, 7 and 10)."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 
 from models.db import engine_for
@@ -92,7 +94,18 @@ def test_cookie_flags_and_security_headers(client, auth):
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Referrer-Policy"] == "same-origin"
-    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    # enforced in full: inline scripts run only with this response's nonce
+    assert "Content-Security-Policy-Report-Only" not in page.headers
+    [script_src] = [d for d in csp.split("; ") if d.startswith("script-src ")]
+    assert "unsafe-inline" not in script_src
+    nonce = script_src.split("'nonce-")[1].rstrip("'")
+    html = page.get_data(as_text=True)
+    inline = re.findall(r"<script\b(?![^>]*\bsrc=)[^>]*>", html)
+    assert inline
+    assert all(f'nonce="{nonce}"' in tag for tag in inline), inline
+    assert client.get("/leaders/").headers["Content-Security-Policy"] != csp  # fresh per response
 
 
 def test_sign_ins_exports_and_record_views_are_audited(client, auth, db_url):
