@@ -52,6 +52,17 @@ def test_list_and_item_show_reasons_and_candidates(client, auth, queued):
     assert "洞口县 › 竹市镇 › 田心村" in item  # with their full names
 
 
+def test_viewing_a_review_item_is_audited(client, auth, queued, db_url):
+    auth.login("staff")
+    client.get("/staff/review/")  # the list shows no personal record: not a view
+    assert client.get(f"/staff/review/{queued[2]}").status_code == 200
+    with engine_for(db_url).connect() as conn:
+        views = conn.execute(
+            text("SELECT username, detail FROM audit_log WHERE action = 'record.view'")
+        ).all()
+    assert [(u, d["record"], d["id"]) for u, d in views] == [("staff", "review_item", queued[2])]
+
+
 def test_pick_a_candidate_places_the_case(client, auth, queued, db_url):
     auth.login("staff")
     response = auth.post(f"/staff/review/{queued[2]}", data={"candidate": "430525101201"})

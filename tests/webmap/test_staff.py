@@ -72,6 +72,31 @@ def test_check_then_commit_a_zipped_shapefile(client, auth, db_url, demo_files):
     assert count(db_url, "import_batch") == 1
 
 
+def test_checked_uploads_expire_after_the_ttl(app, client, auth, db_url):
+    import os
+    import time
+    from pathlib import Path
+
+    load_tiny_network(db_url)
+    auth.login("staff")
+    body = "站点名称,村代码\n一站,430525100201\n".encode()
+
+    def checked_token() -> str:
+        html = upload(auth, "stations", "站点.csv", body).get_data(as_text=True)
+        return re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
+
+    folder = Path(app.instance_path) / "uploads"
+    old, fresh = checked_token(), checked_token()
+    hours_ago = time.time() - 61 * 60  # UPLOAD_TTL_MINUTES is 60
+    os.utime(folder / old, (hours_ago, hours_ago))
+    assert client.get("/staff/").status_code == 200  # every staff request sweeps
+    assert not (folder / old).exists()
+    assert (folder / fresh).is_dir()
+    expired = auth.post("/staff/", data={"kind": "stations", "action": "commit", "token": old})
+    assert "已过期" in expired.get_data(as_text=True)
+    assert count(db_url, "import_batch") == 0
+
+
 def test_a_broken_upload_names_the_file_and_changes_nothing(client, auth, db_url):
     auth.login("staff")
     response = upload(

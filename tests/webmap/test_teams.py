@@ -43,6 +43,26 @@ def test_a_team_user_cannot_see_another_township(client, auth, team_network):
     assert "竹市镇" in client.get("/teams/").get_data(as_text=True)
 
 
+def test_a_village_is_never_widened_to_its_township(client, auth, db_url, team_network):
+    from models.db import transaction
+    from models.users import create_user
+    from tests.webmap.conftest import password_hash
+
+    with transaction(db_url) as s:
+        create_user(
+            s, "village_team", role="team", area_code="430525100201", password_hash=password_hash()
+        )
+    auth.login("village_team")  # 田心村 of 竹市镇
+    for url in ("/teams/", "/teams/day/1", "/teams/day/1.gpx", "/teams/?area=430525100000"):
+        refused = client.get(url)
+        assert refused.status_code == 403, url
+        assert refused.headers["X-Error-Code"] == "area_below_township"
+        assert "石桥村" not in refused.get_data(as_text=True)  # the township's other village
+    auth.logout()
+    auth.login("team")  # a township user asking for one of its villages gets no wider plan
+    assert client.get("/teams/?area=430525100201").status_code == 403
+
+
 def test_admin_picks_any_township(client, auth, team_network):
     auth.login("admin")
     body = client.get("/teams/?area=430525101000&month=2014-01").get_data(as_text=True)

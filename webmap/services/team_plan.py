@@ -26,12 +26,13 @@ from geo.routing import MUST_VISIT, schedule, track_length_m
 from models import teams as team_queries
 from models.cache import StampedCache, data_stamp
 from models.units import active_generation
-from webmap.errors import NotFound
+from webmap.errors import ApiError, NotFound
 from webmap.services import routes
 
 __all__ = [
     "DAY_COLOURS",
     "STANDARD_DAYS",
+    "BelowTownship",
     "MonthPlan",
     "NoTownship",
     "PlanOptions",
@@ -57,6 +58,13 @@ class NoTownship(NotFound):
     """No township to show: no boundaries imported (or none in the area)."""
 
     code = "no_township"
+
+
+class BelowTownship(ApiError):
+    """The area is a village or group: a plan covers a whole township, more than it may see."""
+
+    status = 403
+    code = "area_below_township"
 
 
 @dataclass(frozen=True)
@@ -380,12 +388,22 @@ def day_gpx(plan: MonthPlan, day_number: int) -> str:
 
 
 def township_for(session: Session, area_code: str) -> str:
-    """The township a page shows for an area: the area's own township, else its first."""
+    """The township a page shows for an area: the area itself, else its first township.
+
+    A village or group is refused (:class:`BelowTownship`), never widened to its township:
+    the plan lists every village of the township with phones and open cases.
+    """
+    from flask_babel import gettext as _
+
     from models.places import area_prefix
 
     prefix = area_prefix(area_code)
-    if len(prefix) >= 9:
-        return prefix[:9] + "000"
+    if len(prefix) > 9:
+        raise BelowTownship(
+            _("工作队计划以乡镇为单位，而此区域是村或村民小组：无权查看整个乡镇的计划")
+        )
+    if len(prefix) == 9:
+        return prefix + "000"
     generation = active_generation(session)
     code = (
         None if generation is None else team_queries.first_township(session, generation.id, prefix)
