@@ -214,12 +214,18 @@ def run(host: str, port: int, workers: int | None, threads: int | None, dev: boo
     from webmap.serve import ServerSize, default_size, serve, serve_dev
 
     if dev:
-        serve_dev(host=host, port=port)
+        try:
+            serve_dev(host=host, port=port)
+        except ClusterError as err:
+            fail(str(err))
         return
     size = default_size()
     size = ServerSize(workers=workers or size.workers, threads=threads or size.threads)
     click.echo(f"qungong on http://{host}:{port}: {size.workers} workers x {size.threads} threads")
-    serve(host=host, port=port, size=size)
+    try:
+        serve(host=host, port=port, size=size)
+    except ClusterError as err:  # the app's database role is not made yet
+        fail(str(err))
 
 
 @main.command("check")

@@ -13,6 +13,7 @@ browser asks for them once per release instead of once per page.  The unversione
 from __future__ import annotations
 
 import hashlib
+import re
 from importlib import metadata
 from pathlib import Path
 
@@ -100,6 +101,23 @@ def base_url() -> str:
     return f"{request.script_root}/vendor/{asset_version(current_app)}"
 
 
+# A stylesheet's url(//host/...) or url(http...): leaflet-timedimension's control CSS loads
+# Bootstrap's glyph font from a CDN.  Pages work offline and the CSP allows fonts only from
+# the app, so such URLs are served as an empty data: URL (the buttons keep their titles).
+_REMOTE_URL = re.compile(rb"""url\(\s*(['"]?)(?:https?:)?//[^)'"]*\1\s*\)""")
+
+
+def _offline_css(response: Response) -> Response:
+    """Remove remote URLs from a stylesheet the app serves (see ``_REMOTE_URL``)."""
+    if response.mimetype != "text/css" or response.status_code != 200:
+        return response
+    response.direct_passthrough = False
+    data = response.get_data()
+    if _REMOTE_URL.search(data):
+        response.set_data(_REMOTE_URL.sub(b"url(data:,)", data))
+    return response
+
+
 def _immutable(response: Response) -> Response:
     response.cache_control.immutable = True
     return response
@@ -113,7 +131,7 @@ def versioned_npm_file(version: str, package: str, path: str) -> ResponseReturnV
     if package not in NPM_PACKAGES:
         abort(404)
     root = Path(current_app.config["NODE_MODULES"]) / package
-    return _immutable(send_from_directory(root, path, max_age=IMMUTABLE_AGE))
+    return _immutable(_offline_css(send_from_directory(root, path, max_age=IMMUTABLE_AGE)))
 
 
 @bp.get("/<version>/folium/<name>")
@@ -132,7 +150,7 @@ def npm_file(package: str, path: str) -> ResponseReturnValue:
     if package not in NPM_PACKAGES:
         abort(404)
     root = Path(current_app.config["NODE_MODULES"]) / package
-    return send_from_directory(root, path, max_age=MAX_AGE)
+    return _offline_css(send_from_directory(root, path, max_age=MAX_AGE))
 
 
 @bp.get("/folium/<name>")
