@@ -1,7 +1,7 @@
 """the app's role may advance sequences in blocks (boundary imports from the staff page)
 
 Revision ID: sec_app_sequences
-Revises: sec_sessions_audit
+Revises: ux_station_head
 Create Date: 2026-11-29 23:40:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "sec_app_sequences"
-down_revision: str | None = "sec_sessions_audit"
+down_revision: str | None = "ux_station_head"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
