@@ -49,8 +49,8 @@ class Source:
     floor_length: int = 0
     # ORDER BY, when the key's order can be written in a form the planner streams.
     order: str = ""
-    # False: numberMatched would cost a pass over the whole layer, so it is not given.
-    counted: bool = True
+    # FROM clause for numberMatched when ``table`` streams but counts slowly (same aliases).
+    count_table: str = ""
 
     @property
     def order_by(self) -> str:
@@ -166,7 +166,14 @@ CASE_COUNTS = Source(
     # The same order as the key (12-digit codes, then YYYY-MM), in terms the planner can
     # stream: villages by the code index, months sorted within each village.
     order="v.code, cc.month",
-    counted=False,
+    # Counting walks no village one by one: one hash aggregate of the area's cases.
+    count_table=f"""admin_unit v
+    JOIN (
+        SELECT c.village_code, date_trunc('month', c.opened_on)::date AS month, count(*) AS n
+        FROM case_record c WHERE c.village_code LIKE :prefix GROUP BY 1, 2
+    ) cc ON cc.village_code = v.code
+    CROSS JOIN LATERAL (SELECT v.code || '-' || to_char(cc.month, 'YYYY-MM') AS fid,
+                               CASE WHEN cc.n >= {MIN_COUNT} THEN cc.n END AS cases) k""",
 )
 
 
@@ -266,7 +273,7 @@ def count_features(
     """How many features match (without paging)."""
     params = dict(params)
     where = _where(source, query, params)
-    sql = f"SELECT count(*) FROM {source.table} WHERE {where}"
+    sql = f"SELECT count(*) FROM {source.count_table or source.table} WHERE {where}"
     return int(session.execute(text(sql), params).scalar_one())
 
 

@@ -248,7 +248,7 @@ def test_case_counts_paged_one_by_one_equal_one_page(client, world):
 
 
 def test_case_count_items_stream_by_village_and_month(client, world):
-    # one feature by id, in and out of the caller's area; no numberMatched (a whole pass)
+    # one feature by id, in and out of the caller's area; numberMatched on the first page
     one = get(client, "/ogc/collections/case-counts/items/430525100201-2013-05", world.admin_token)
     assert one.status_code == 200
     assert one.get_json()["properties"]["cases"] == 7
@@ -258,7 +258,11 @@ def test_case_count_items_stream_by_village_and_month(client, world):
             == 404
         )
     first = get(client, "/ogc/collections/case-counts/items?limit=1", world.admin_token).get_json()
-    assert "numberMatched" not in first
+    assert first["numberMatched"] == 3
+    may = "/ogc/collections/case-counts/items?datetime=2013-05-01/2013-05-31&county_code=430525"
+    assert get(client, may, world.admin_token).get_json()["numberMatched"] == 2
+    team = get(client, "/ogc/collections/case-counts/items", world.team_token).get_json()
+    assert team["numberMatched"] == 2
     assert first["numberReturned"] == 1
 
 

@@ -227,7 +227,7 @@ def items_page(
         texts, cursor = features.feature_page(
             session, collection.source, query, params=collection.params
         )
-        first = query.after is None and query.offset == 0 and collection.source.counted
+        first = query.after is None and query.offset == 0
         matched = (
             features.count_features(session, collection.source, query, params=collection.params)
             if first
