@@ -34,7 +34,12 @@ def _import_options(command):  # noqa: ANN001  (click decorator stack)
         ),
         click.option("--commit", is_flag=True, help="Write (default: dry run, report only)."),
         click.option("--user", "username", default="cli", show_default=True),
-        click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True),
+        click.option(
+            "--lang",
+            type=click.Choice(["zh", "en"]),
+            default=None,
+            help="Language of the report (default: English if LANG is English, else Chinese).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -55,7 +60,7 @@ def _activity_group(
         crs: str,
         commit: bool,
         username: str,
-        lang: str,
+        lang: str | None,
     ) -> None:
         import ingest.activity as activity
 

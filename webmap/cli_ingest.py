@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
 import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import ScriptInfo
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ingest.errors import IngestError
 from ingest.report import ImportReport
@@ -25,15 +30,39 @@ def parse_fields(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return fields or None
 
 
-def show_report(report: ImportReport, *, commit: bool, lang: str) -> None:
-    """Print the report; exit 1 when it holds errors, so scripts see the failure."""
-    click.echo(report.to_text(lang))
+def cli_lang(lang: str | None) -> str:
+    """The language a command prints in: ``--lang``, else English when ``LANG`` is English,
+    else Chinese (the staff's language)."""
+    if lang:
+        return lang
+    return "en" if os.environ.get("LANG", "").lower().startswith("en") else "zh"
+
+
+def _app() -> Flask | None:
+    """The app of the running ``qungong`` command (its translations), if there is one."""
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx is not None else None
+    return info.load_app() if info is not None else None
+
+
+def show_report(report: ImportReport, *, commit: bool, lang: str | None) -> None:
+    """Print the report in one language, through the web pages' translations (Flask-Babel);
+    exit 1 when it holds errors, so scripts see the failure."""
+    from webmap.views.import_report import report_text
+
+    app = _app()
+    if app is not None:
+        with app.app_context(), force_locale(cli_lang(lang)):
+            text, hint = report_text(report), _("试运行，未写入数据库（加 --commit 写入）")
+    else:  # a script calling this outside ``qungong``: the report's own plain text
+        text, hint = report.to_text(cli_lang(lang)), "dry run: nothing written"
+    click.echo(text)
     if not report.ok:
         sys.exit(1)
     if not commit:
-        click.secho(
-            "dry run: nothing written (add --commit to write) / 试运行，未写入", fg="yellow"
-        )
+        click.secho(hint, fg="yellow")
 
 
 @click.group("boundaries")
@@ -60,7 +89,12 @@ def boundaries() -> None:
 @click.option("--layer", help="Layer of a GeoPackage.")
 @click.option("--commit", is_flag=True, help="Write (default: dry run, report only).")
 @click.option("--user", "username", default="cli", show_default=True)
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of the report (default: English if LANG is English, else Chinese).",
+)
 def boundaries_import(
     path: Path,
     level: str | None,
@@ -73,7 +107,7 @@ def boundaries_import(
     layer: str | None,
     commit: bool,
     username: str,
-    lang: str,
+    lang: str | None,
 ) -> None:
     """Check a boundary file (shapefile, zipped shapefile, GeoPackage, GeoJSON); --commit loads it."""
     from ingest.boundaries import import_boundaries
@@ -139,7 +173,12 @@ def _register_command(kind: str, importer_name: str, *, has_coordinates: bool) -
     @click.option("--sheet", help="XLSX sheet (default: the first).")
     @click.option("--commit", is_flag=True, help="Write (default: dry run, report only).")
     @click.option("--user", "username", default="cli", show_default=True)
-    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+    @click.option(
+        "--lang",
+        type=click.Choice(["zh", "en"]),
+        default=None,
+        help="Language of the report (default: English if LANG is English, else Chinese).",
+    )
     @click.option(
         "--crs",
         type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
@@ -154,7 +193,7 @@ def _register_command(kind: str, importer_name: str, *, has_coordinates: bool) -
         sheet: str | None,
         commit: bool,
         username: str,
-        lang: str,
+        lang: str | None,
         crs: str,
     ) -> None:
         import ingest.registers as registers

@@ -139,7 +139,7 @@ def test_boundaries_import_is_a_dry_run_unless_commit(cli, db_url, tmp_path):
     env = {"DATABASE_URL": db_url}
     dry = cli.invoke(main, ["boundaries", "import", str(files["county_2013"])], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output
+    assert "试运行" in dry.output
     assert "no generations yet" in cli.invoke(main, ["boundaries", "list"], env=env).output
     done = cli.invoke(
         main, ["boundaries", "import", str(files["county_2013"]), "--commit"], env=env
@@ -223,7 +223,7 @@ def test_register_imports_from_the_command_line(cli, db_url, tmp_path):
         assert result.exit_code == 0, result.output
     dry = cli.invoke(main, ["stations", "import", str(files["stations_2013"])], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output
+    assert "试运行" in dry.output
     for kind in ("stations", "officers", "teams"):
         done = cli.invoke(main, [kind, "import", str(files[f"{kind}_2013"]), "--commit"], env=env)
         assert done.exit_code == 0, done.output
@@ -238,7 +238,7 @@ def test_register_imports_from_the_command_line(cli, db_url, tmp_path):
     bad.write_text("站点名称,村代码,经度,纬度\n某站,430599999999,111.5,27.2\n", encoding="utf-8")
     result = cli.invoke(main, ["stations", "import", str(bad), "--commit"], env=env)
     assert result.exit_code == 1
-    assert "row 2" in result.output
+    assert "第 2 行" in result.output
     assert "430599999999" in result.output
     with engine_for(db_url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM station")).scalar_one() == counts[0]

@@ -36,8 +36,19 @@ def test_cases_import_is_a_dry_run_until_commit(env, tmp_path):
     args = ["cases", "import", str(path), "--field", "address=位置", "--field", "kind=类别"]
     dry = CliRunner().invoke(main, [*args, "--lang", "en"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output
+    assert "dry run" in dry.output.lower()
     assert "row 3: to review: address not found" in dry.output
+    assert "试运行" not in dry.output
+    # One language: Chinese by default (and when LANG is not English), English on request.
+    zh = CliRunner().invoke(main, args, env={**env, "LANG": "C.UTF-8"})
+    assert zh.exit_code == 0, zh.output
+    assert "第 3 行" in zh.output
+    assert "试运行" in zh.output
+    assert "dry run" not in zh.output.lower()
+    assert "row 3" not in zh.output
+    by_env = CliRunner().invoke(main, args, env={**env, "LANG": "en_GB.UTF-8"})
+    assert "row 3" in by_env.output
+    assert "第 3 行" not in by_env.output
     assert _count(env["DATABASE_URL"], "case_record") == 0
     done = CliRunner().invoke(main, [*args, "--commit", "--user", "li"], env=env)
     assert done.exit_code == 0, done.output

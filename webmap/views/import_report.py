@@ -96,3 +96,20 @@ def report_table(report: ImportReport) -> ReportTable:
         more=len(problems) - len(shown),
         seconds=round(sum(report.timings.values()), 2),
     )
+
+
+def report_text(report: ImportReport) -> str:
+    """The report as plain lines in the current language only, for the command line."""
+    table = report_table(report)
+    lines = [f"{_('文件')}: {report.file}", f"{_('结果')}: {table.status}"]
+    if report.generation:
+        lines.append(f"{_('边界版本')}: {report.generation}")
+    if table.counts:
+        lines.append(_("、").join(f"{label} {value}" for label, value in table.counts))
+    for _kind, label, where, text in table.problems:
+        lines.append(f"  - {label} {where}: {text}" if where else f"  - {label}: {text}")
+    if table.more:
+        lines.append("  … " + _("另有 %(n)s 条未列出", n=table.more))
+    if report.timings:
+        lines.append(f"{_('用时')}: {table.seconds} s")
+    return "\n".join(lines)
