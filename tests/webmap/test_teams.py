@@ -159,3 +159,28 @@ def test_a_village_with_an_open_dispute_is_visited_twice_spaced(app, team_networ
     assert sum(s["code"] == NOT_VISITED for _d, _t, s in visits) == 1  # no dispute: once
     # Planned against done counts each village once.
     assert sorted(s["code"] for s in done["visited"] + done["missed"]) == [VISITED, NOT_VISITED]
+
+
+def test_plan_along_roads_needs_imported_roads(app, client, auth, team_network, db_url, tmp_path):
+    from ingest.roads import import_roads
+    from tests.ingest.test_roads import _roads
+
+    auth.login("team")
+    missing = client.get("/teams/?month=2014-01&distance=roads")
+    assert missing.status_code == 400
+    assert "尚未导入道路网" in missing.get_data(as_text=True)
+    assert client.get("/teams/?month=2014-01&distance=air").status_code == 400
+    import_roads(db_url, _roads(tmp_path), commit=True, source="test")
+    assert client.get("/teams/?month=2014-01&distance=roads").status_code == 200
+    sheet = client.get("/teams/day/1?month=2014-01&distance=roads").get_data(as_text=True)
+    assert "沿已导入道路" in sheet
+    with app.app_context():
+        from webmap.db import get_session
+
+        month = dt.date(2014, 1, 1)
+        roads = team_plan.month_plan(
+            get_session(), "430525100000", month, team_plan.PlanOptions(distance="roads")
+        )
+        straight = team_plan.month_plan(get_session(), "430525100000", month)
+    km = [sum(d["distance_m"] for d in p.days) for p in (roads, straight)]
+    assert km[0] != km[1]

@@ -19,6 +19,7 @@ from geo.layers.routes import add_plan_layers
 from webmap.access import rule, scoped_code
 from webmap.errors import ApiError
 from webmap.services import team_plan
+from webmap.services.routes import PlanError
 from webmap.services.team_plan import MonthPlan, NoTownship, PlanOptions
 from webmap.views.common import db_session, render_map_page
 
@@ -48,23 +49,37 @@ def _month_arg() -> dt.date | None:
         raise PageError(_("月份须写成 YYYY-MM")) from None
 
 
+def _distance_arg() -> str:
+    distance = request.args.get("distance", "").strip() or "straight"
+    if distance not in ("straight", "roads"):
+        raise PageError(_("参数 distance 须为 straight 或 roads"))
+    return distance
+
+
 def _plan() -> tuple[MonthPlan, dict[str, Any]]:
     """The plan the query asks for, within the user's area."""
     options = PlanOptions(
         days=_int_arg("days", 1, 31),
         service_minutes=_int_arg("service", 5, 480) or 30,
         day_minutes=_int_arg("day_minutes", 60, 1440) or 480,
+        distance=_distance_arg(),
     )
     with db_session() as session:
         township = team_plan.township_for(session, scoped_code(request.args.get("area")))
         month = _month_arg() or team_plan.default_month(session, township)
-        plan = team_plan.month_plan(session, township, month, options)
+        try:
+            plan = team_plan.month_plan(session, township, month, options)
+        except PlanError as exc:
+            if options.distance == "roads" and "no road network" in exc.message:
+                raise PageError(_("尚未导入道路网，不能沿道路编排；请选择直线距离。")) from None
+            raise
     query = {
         "area": township,
         "month": f"{month:%Y-%m}",
         "days": request.args.get("days", ""),
         "service": request.args.get("service", ""),
         "day_minutes": request.args.get("day_minutes", ""),
+        "distance": request.args.get("distance", ""),
     }
     return plan, {k: v for k, v in query.items() if v}
 
