@@ -30,12 +30,13 @@ def test_team_leader_plans_prints_and_downloads(app, auth, db_url, tmp_path):
         # The map: numbered stop markers in the days' colours, route lines, the legend.
         page.wait_for_selector(".qg-stop")
         numbers = page.locator(".qg-stop").all_inner_texts()
-        assert sorted(numbers) == ["1", "1"]  # two urgent villages, each first on its day
+        # Two urgent villages, the one with an open dispute twice: each first on its day.
+        assert sorted(numbers) == ["1", "1", "1"]
         lines = page.evaluate(
             """() => { const m = window[document.querySelector('.folium-map').id]; let n = 0;
                 m.eachLayer(l => { if (l instanceof L.Polyline) n++; }); return n; }"""
         )
-        assert lines == 2  # one route line per day with stops (two villages, two days)
+        assert lines == 3  # one route line per day with stops (three visits, three days)
         assert "走访日" in page.locator(".qg-legend").inner_text()
 
         # Day 1's printable sheet: the print view hides the top bar and the buttons.
