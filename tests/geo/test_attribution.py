@@ -71,6 +71,10 @@ def test_group_index_attributes_codes_and_keeps_geocoded_units():
     assert units["township_code"][0] == "430525100000"
     assert units["unit_id"].isna().tolist() == [False, False, True, False, True]
     assert units.iloc[3].tolist() == [1, "430525", "430525100000", "430525100201", None]
+    # The importer writes these columns by name.
+    assert units.columns.tolist() == [
+        "unit_id", "county_code", "township_code", "village_code", "group_code",
+    ]  # fmt: skip
 
 
 def _sliver_groups() -> list[shapely.Geometry]:
