@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -221,6 +222,7 @@ def pairs_along_roads(
     targets_xy: npt.ArrayLike,
     source_of_target: npt.ArrayLike,
     *,
+    nearest: pd.DataFrame | None = None,
     chunk: int = 128,
 ) -> pd.DataFrame:
     """For each target, metres and minutes along roads to one given source (its own station).
@@ -230,6 +232,9 @@ def pairs_along_roads(
     :func:`nearest_along_roads`.  Exact: Dijkstra runs from each needed source, in chunks, first
     bounded by a generous multiple of the longest straight distance it must reach; a pair the
     bound cuts off is searched again without one.
+
+    ``nearest`` (the answer of :func:`nearest_along_roads` for the same points) spares the
+    search wherever a target's own source is also its nearest one, as it mostly is.
     """
     src = np.asarray(sources_xy, dtype=np.float64).reshape(-1, 2)
     tgt = np.asarray(targets_xy, dtype=np.float64).reshape(-1, 2)
@@ -240,28 +245,40 @@ def pairs_along_roads(
     walk = OFF_ROAD_KMH * 1000.0 / 60.0
     metres = np.full(len(tgt), np.nan)
     minutes = np.full(len(tgt), np.nan)
-    has = np.flatnonzero(own >= 0)
-    if len(has):
-        straight = np.hypot(*(src[own[has]] - tgt[has]).T)
+    # (weights, answer, nearest's columns, off-road speed, search bound per metre)
+    typical = _speed(graph, np.median)
+    passes = (
+        (graph.metres, metres, ("road_m", "nearest_by_distance"), 1.0, 1.0),
+        (
+            graph.minutes,
+            minutes,
+            ("road_minutes", "nearest_by_time"),
+            walk,
+            1 / typical,
+        ),
+    )
+    for weights, out, (value, which), per_min, per_m in passes:
+        has = own >= 0
+        if nearest is not None:
+            same = has & (nearest[which].to_numpy() == own)
+            out[same] = nearest[value].to_numpy()[same]
+            has &= ~same
+        todo = np.flatnonzero(has)
+        if not len(todo):
+            continue
         # The first bound: 4x the straight line plus 3 km of detour (at the typical speed, for
         # minutes).  It only saves work: what it cuts off is searched again without it.
-        reach = 4.0 * straight + 3000.0
-        for weights, out, scale in (
-            (graph.metres, metres, 1.0),
-            (graph.minutes, minutes, 1.0 / _typical_m_per_min(graph)),
-        ):
-            out[has] = _pair_dijkstra(weights, s_node[own[has]], t_node[has], reach * scale, chunk)
-        metres[has] += s_gap[own[has]] + t_gap[has]
-        minutes[has] += (s_gap[own[has]] + t_gap[has]) / walk
+        reach = 4.0 * np.hypot(*(src[own[todo]] - tgt[todo]).T) + 3000.0
+        got = _pair_dijkstra(weights, s_node[own[todo]], t_node[todo], reach * per_m, chunk)
+        out[todo] = got + (s_gap[own[todo]] + t_gap[todo]) / per_min
     frame = pd.DataFrame({"road_m": metres, "road_minutes": minutes})
     return frame.replace([np.inf], np.nan)
 
 
-def _typical_m_per_min(graph: RoadGraph) -> float:
-    """The median speed of the edges, in metres per minute (bounds a search in minutes)."""
-    # both matrices hold the same edges in the same (canonical CSR) order
+def _speed(graph: RoadGraph, how: Any) -> float:
+    """``how`` (e.g. median) of the edges' speeds, in metres per minute."""
     speed = graph.metres.data / np.maximum(graph.minutes.data, 1e-12)
-    return float(np.median(speed)) if len(speed) else 1.0
+    return float(how(speed)) if len(speed) else 1.0
 
 
 def _pair_dijkstra(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
@@ -67,6 +68,12 @@ def test_distance_to_a_given_station_not_the_nearest():
     )
     assert np.isnan(got["road_m"].iloc[2])
     assert np.isnan(got["road_minutes"].iloc[2])
+    # reusing the nearest-station answer where the own station is the nearest changes nothing
+    targets = [(2000, 1400), (1000, 50), B, (100, 0), (2200, 1500)]
+    nearest = nearest_along_roads(graph, stations, targets)
+    alone = pairs_along_roads(graph, stations, targets, [0, 1, -1, 0, 1])
+    reused = pairs_along_roads(graph, stations, targets, [0, 1, -1, 0, 1], nearest=nearest)
+    pd.testing.assert_frame_equal(alone, reused)
 
 
 def test_distance_to_a_given_station_beyond_the_first_search_bound():

@@ -226,7 +226,7 @@ def _with_roads(session: Session, groups: pd.DataFrame, stations: pd.DataFrame) 
     index = pd.Series(np.arange(len(stations)), index=stations["station_code"].astype(str))
     index = index[~index.index.duplicated()]
     own_of = index.reindex(groups["village_code"].astype(str)).fillna(-1).to_numpy(np.intp)
-    own = pairs_along_roads(graph, st_xy, xy, own_of)
+    own = pairs_along_roads(graph, st_xy, xy, own_of, nearest=along)
     return groups.assign(
         distance_nearest_road_m=along["road_m"].round(0).to_numpy(),
         travel_minutes=along["road_minutes"].round(1).to_numpy(),
