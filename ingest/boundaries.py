@@ -23,7 +23,7 @@ from ingest.area import refuse_outside
 from ingest.boundary_units import prepare_units
 from ingest.errors import IngestError
 from ingest.fields import LEVELS, PARENT_LEVEL
-from ingest.files import Limits, read_vector
+from ingest.files import Limits, VectorData, read_vector
 from ingest.hierarchy import Nesting, check_nesting, link_parents, to_metric
 from ingest.report import ImportReport
 from models import units as unit_queries
@@ -118,11 +118,7 @@ def import_boundaries(
     report = ImportReport(kind=KIND, file=name or Path(path).name, generation=generation)
     with report.timed("read"):
         data = read_vector(path, name=name, encoding=encoding, crs=crs, layer=layer, limits=limits)
-    report.file = data.name
-    report.sha256 = data.sha256
-    report.details.update({"crs": data.crs_source, "encoding": data.encoding, "layer": data.layer})
-    with report.timed("check"):
-        units = prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
+    units = _file_units(data, level=level, fields=fields, report=report)
     if refuse_outside(report, [f"feature {row}" for row in units["row"]], units["code"], area):
         report.status = "rejected"  # before the transaction: no --base copy for a refused file
         return report
@@ -153,6 +149,17 @@ def import_boundaries(
         report.details["generation_active"] = gen.active
         _record_batch(session, report, username=username)
     return report
+
+
+def _file_units(
+    data: VectorData, *, level: str | None, fields: dict[str, str] | None, report: ImportReport
+) -> pd.DataFrame:
+    """The file's units, checked on their own (no database); the report names the file."""
+    report.file = data.name
+    report.sha256 = data.sha256
+    report.details.update({"crs": data.crs_source, "encoding": data.encoding, "layer": data.layer})
+    with report.timed("check"):
+        return prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
 
 
 def _record_batch(session: Session, report: ImportReport, *, username: str) -> None:
