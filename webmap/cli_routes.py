@@ -20,7 +20,7 @@ from ingest.tables import read_table
 from webmap.services import routes
 from webmap.services.routes import PlanError
 
-STOP_COLUMNS = ("id", "lon", "lat", "service_minutes", "priority")
+STOP_COLUMNS = ("id", "lon", "lat", "service_minutes", "priority", "visits")
 
 
 def _bad(message: str) -> NoReturn:
@@ -111,7 +111,7 @@ def plan(
     as_json: bool,
 ) -> None:
     """Plan day routes for the stops in STOPS_CSV (columns id, lon, lat[, service_minutes,
-    priority]); each day starts and ends at the depot."""
+    priority, visits]); each day starts and ends at the depot."""
     payload = {
         "depot": _depot(depot),
         "stops": read_stops(stops_csv),

@@ -103,7 +103,8 @@ def test_plan_needs_a_login_and_a_planning_role(client, auth, network):
 
 def _write_csv(path, stops):
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["id", "lon", "lat", "service_minutes", "priority"])
+        fields = ["id", "lon", "lat", "service_minutes", "priority", "visits"]
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(stops)
 
@@ -111,7 +112,8 @@ def _write_csv(path, stops):
 def test_cli_json_is_the_api_answer(client, auth, network, db_url, tmp_path):
     auth.login("team")
     stops = [
-        *STOPS,
+        *STOPS[:-1],
+        {**STOPS[-1], "visits": 2},
         *(
             {
                 "id": f"x{i}",
