@@ -1,7 +1,8 @@
 """The case count cube: located cases counted by day, kind, status, unit codes and H3 cell.
 
-The leaders' maps aggregate it (``models.hotspots`` with ``source="cube"``) instead of reading
-every case's point and binning it in Python: a filter sums a few thousand rows.  A statement
+The leaders' maps aggregate it instead of reading every case's point and binning it in
+Python: :func:`load` reads it into memory once per data stamp (:class:`Cube`), and a filter
+is then a mask and a sum over arrays, with no query.  A statement
 trigger on ``case_record`` marks it stale in the writing transaction (migration
 ``svc_case_cube``); :func:`rebuild` brings it up to date, inside a case import's own
 transaction, and :func:`ensure_fresh` does so before a read when some other writer (the review
@@ -10,9 +11,13 @@ queue, re-attribution, a script) left it stale.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -21,7 +26,7 @@ from geo.density import h3_cells
 from models.db import driver_connection, rowcount
 from models.hotspots import CaseFilter
 
-__all__ = ["RESOLUTIONS", "cell_counts", "ensure_fresh", "is_stale", "rebuild"]
+__all__ = ["RESOLUTIONS", "Cube", "cell_counts", "ensure_fresh", "is_stale", "load", "rebuild"]
 
 # H3 resolutions kept: the monthly (6-8) and heat (7-9) layers of city, county and township.
 RESOLUTIONS = (6, 7, 8, 9)
@@ -159,3 +164,128 @@ def cell_counts(
     if by_month:
         frame.insert(0, "month", np.asarray(row[0], dtype=object))
     return frame
+
+
+# --------------------------------------------------------------------------------------
+# The cube in memory
+
+_CODE_LEVELS = ("county", "township", "village")
+
+
+@dataclass(frozen=True)
+class Cube:
+    """The cube's rows as arrays: a filter is a mask and a sum, with no query.
+
+    A process loads it once per data stamp (``webmap.services.leaders`` keeps it, and the
+    server loads it before forking its workers); 230,000 rows take about 15 MB.  String
+    columns are factorised: ``kind``, ``status`` and the three code columns are indexes into
+    ``labels[column]`` (-1 for a missing code).
+    """
+
+    day: npt.NDArray[np.int32]
+    month: npt.NDArray[np.int32]
+    codes: dict[str, npt.NDArray[np.int32]]
+    labels: dict[str, npt.NDArray[np.object_]]
+    cells: dict[int, npt.NDArray[np.uint64]]
+    n: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+    def mask(self, case_filter: CaseFilter) -> npt.NDArray[np.bool_]:
+        """Rows the filter selects: the same rows as ``CaseFilter.where(cube=True)``."""
+        keep = np.ones(len(self), dtype=bool)
+        for column, allowed in (("kind", case_filter.kinds), ("status", case_filter.statuses)):
+            if allowed:
+                keep &= self._match(column, frozenset(allowed).__contains__)
+        if case_filter.date_from:
+            keep &= self.day >= _day(case_filter.date_from)
+        if case_filter.date_to:
+            keep &= self.day <= _day(case_filter.date_to)
+        if case_filter.prefix:
+            # The column CaseFilter.where matches the prefix on, by the prefix's length.
+            prefix = case_filter.prefix
+            length = len(prefix)
+            column = "county" if length <= 6 else "township" if length <= 9 else "village"
+            keep &= self._match(column, lambda label: label.startswith(prefix))
+        return keep
+
+    def _match(self, column: str, test: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
+        labels = self.labels[column]
+        # One entry per distinct label, and False last for the missing (-1) index.
+        table = np.fromiter((test(label) for label in labels), dtype=bool, count=len(labels))
+        return np.append(table, False)[self.codes[column]]
+
+    def cell_counts(
+        self, case_filter: CaseFilter, *, resolution: int, by_month: bool = False
+    ) -> pd.DataFrame:
+        """As :func:`cell_counts`, from memory: ``[month], cell, count``."""
+        keep = self.mask(case_filter)
+        frame = pd.DataFrame({"cell": self.cells[resolution][keep], "count": self.n[keep]})
+        if not by_month:
+            out = frame.groupby("cell", sort=True)["count"].sum().reset_index()
+            return out.astype({"cell": np.uint64, "count": np.int64})
+        frame.insert(0, "month", self.month[keep])
+        out = frame.groupby(["month", "cell"], sort=True)["count"].sum().reset_index()
+        months, index = np.unique(out["month"].to_numpy(), return_inverse=True)
+        names = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months], dtype=object)
+        out["month"] = names[index]
+        return out.astype({"cell": np.uint64, "count": np.int64})
+
+    def unit_counts(self, case_filter: CaseFilter, *, level: str) -> pd.Series:
+        """Matching cases per unit code of ``level`` (county codes padded to 12 digits)."""
+        keep = self.mask(case_filter) & (self.codes[level] >= 0)
+        sums = np.bincount(
+            self.codes[level][keep], weights=self.n[keep], minlength=len(self.labels[level])
+        ).astype(np.int64)
+        labels = self.labels[level]
+        if level == "county":
+            labels = np.array([f"{code}000000" for code in labels], dtype=object)
+        return pd.Series(sums, index=pd.Index(labels, name="code"), name="count")
+
+
+def _day(date: dt.date) -> int:
+    return (date - _EPOCH).days
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def load(session: Session) -> Cube:
+    """The cube's rows in memory (:class:`Cube`), in one query; the caller keeps it fresh."""
+    columns = [
+        "opened_on - DATE '1970-01-01'",
+        "kind",
+        "status",
+        "county_code",
+        "township_code",
+        "village_code",
+        *_CELLS,
+        "n",
+    ]
+    # One row of arrays rather than a row per cube row: no per-row Python objects.
+    row = session.execute(
+        text(f"SELECT {', '.join(f'array_agg({c})' for c in columns)} FROM case_cube")
+    ).one()
+    values = [list(v or []) for v in row]
+    day = np.asarray(values[0], dtype=np.int32)
+    dates = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    codes: dict[str, npt.NDArray[np.int32]] = {}
+    labels: dict[str, npt.NDArray[np.object_]] = {}
+    for name, raw in zip(("kind", "status", *_CODE_LEVELS), values[1:6], strict=True):
+        index, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=True)
+        codes[name] = index.astype(np.int32)
+        labels[name] = np.asarray(uniques, dtype=object)
+    cells = {
+        r: np.asarray(v, dtype=np.int64).astype(np.uint64)
+        for r, v in zip(RESOLUTIONS, values[6:-1], strict=True)
+    }
+    return Cube(
+        day=day,
+        # Months since year 0 (1970 + months since the epoch), for YYYY-MM labels.
+        month=(dates + 1970 * 12).astype(np.int32),
+        codes=codes,
+        labels=labels,
+        cells=cells,
+        n=np.asarray(values[-1], dtype=np.int64),
+    )

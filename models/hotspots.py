@@ -28,6 +28,7 @@ __all__ = [
     "date_span",
     "monthly_totals",
     "unit_case_counts",
+    "units",
 ]
 
 # Significant code digits of each level: a unit's code is its prefix padded with zeros.
@@ -225,6 +226,46 @@ def unit_case_counts(
             "name": [r[1] for r in rows],
             "households": pd.array([r[2] for r in rows], dtype="Int64"),
             "count": np.array([r[3] for r in rows], dtype=np.int64),
+            "geometry": shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object),
+        }
+    )
+
+
+def units(session: Session, generation_id: int, *, level: str, prefix: str) -> pd.DataFrame:
+    """Every unit of ``level`` under ``prefix`` with its households, without case counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``households`` (as :func:`unit_case_counts`) and ``geometry``
+        (shapely, EPSG:4326), ordered by code: what a map of counts joins its counts to.
+    """
+    if level not in CODE_LENGTH:
+        msg = f"level must be one of {', '.join(CODE_LENGTH)}, got {level!r}"
+        raise ValueError(msg)
+    length = CODE_LENGTH[level]
+    sql = f"""
+        WITH village_households AS (
+            SELECT rpad(left(v.code, {length}), 12, '0') AS code, sum(v.households) AS h
+            FROM admin_unit v
+            WHERE v.generation_id = :g AND v.level = 'village' AND v.code LIKE :units
+            GROUP BY 1
+        )
+        SELECT u.code, u.name, coalesce(u.households, vh.h) AS households,
+               ST_AsBinary(u.geom) AS wkb
+        FROM admin_unit u
+        LEFT JOIN village_households vh ON vh.code = u.code
+        WHERE u.generation_id = :g AND u.level = :level AND u.code LIKE :units
+        ORDER BY u.code
+    """
+    params = {"g": generation_id, "level": level, "units": prefix + "%"}
+    rows = session.execute(text(sql), params).all()
+    wkb = np.array([bytes(r[3]) for r in rows], dtype=object)
+    return pd.DataFrame(
+        {
+            "code": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "households": pd.array([r[2] for r in rows], dtype="Int64"),
             "geometry": shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object),
         }
     )

@@ -10,6 +10,7 @@ share its memory until they write to it; no database connection is opened before
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,7 @@ def serve(*, host: str, port: int, size: ServerSize, timeout: int = 120) -> None
     app = create_app(
         {"DB_POOL_SIZE": size.pool_size, "DB_MAX_OVERFLOW": size.max_overflow},
     )
+    warm(app.config["DATABASE_URL"])
     options = {
         "bind": f"{host}:{port}",
         "workers": size.workers,
@@ -84,6 +86,32 @@ def serve(*, host: str, port: int, size: ServerSize, timeout: int = 120) -> None
         "errorlog": "-",
     }
     _Gunicorn(app, options).run()
+
+
+def warm(url: str) -> None:
+    """Load what cold leaders' filters reuse (``webmap.services.leaders.warm``) before the
+    fork, so every worker starts with it; then close every connection it opened.
+
+    A database that cannot be reached now is not fatal: the workers load it on first use.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models import places
+    from models.db import engine_for, session_factory
+    from webmap.services import leaders
+
+    started = time.perf_counter()
+    try:
+        with session_factory(url)() as session:
+            generation = places.active_generation(session)
+            if generation is not None:
+                leaders.warm(session, generation.id)
+        print(f"qungong: leaders' data loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    except SQLAlchemyError as err:
+        print(f"qungong: leaders' data not preloaded ({type(err).__name__})", flush=True)
+    finally:
+        # No connection may cross the fork: workers would share its socket.
+        engine_for(url).dispose()
 
 
 def serve_dev(*, host: str, port: int) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "PropertyStyledGeoJson",
     "RampLegend",
     "feature_collection",
+    "geometry_dicts",
     "map_of",
     "script_safe",
 ]
@@ -76,6 +77,7 @@ def feature_collection(
     *,
     precision: int = 5,
     simplify_tolerance: float | None = None,
+    geometry_json: str | None = None,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (EPSG:4326) with only ``properties`` and rounded coordinates.
 
@@ -91,6 +93,48 @@ def feature_collection(
         Simplification tolerance in degrees, or None.  Shared borders are simplified once
         (coverage simplification) so neighbouring units keep meeting without slivers; if the
         polygons do not form a clean coverage each is simplified on its own.
+    geometry_json
+        A column of ready GeoJSON geometries (dicts, from :func:`geometry_dicts`): used as
+        they are, instead of simplifying and converting ``geometry`` on every call.
+    """
+    if geometry_json is not None:
+        columns = [gdf[p].tolist() for p in properties]
+        ready = gdf[geometry_json].tolist()
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {
+                        p: _plain(c[i]) for p, c in zip(properties, columns, strict=True)
+                    },
+                    "geometry": geometry,
+                }
+                for i, geometry in enumerate(ready)
+                if geometry is not None
+            ],
+        }
+    if gdf.crs is None:
+        msg = "units have no CRS"
+        raise ValueError(msg)
+    if not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    return feature_collection(
+        gdf.assign(_geometry_json=geometry_dicts(gdf, precision, simplify_tolerance)),
+        properties,
+        geometry_json="_geometry_json",
+    )
+
+
+def geometry_dicts(
+    gdf: gpd.GeoDataFrame, precision: int = 5, simplify_tolerance: float | None = None
+) -> list[dict[str, Any] | None]:
+    """GeoJSON geometries of ``gdf`` (EPSG:4326), simplified and rounded as
+    :func:`feature_collection` does; None for missing or empty ones.
+
+    A caller drawing the same units again and again (a map's villages under many filters)
+    keeps these and passes them as ``geometry_json``: simplifying thousands of polygons and
+    converting them costs more than everything else in such a layer.
     """
     if gdf.crs is None:
         msg = "units have no CRS"
@@ -104,20 +148,10 @@ def feature_collection(
         except GEOSException:
             geoms = shapely.simplify(geoms, simplify_tolerance, preserve_topology=True)
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
-    columns = [gdf[p].tolist() for p in properties]
-    features = []
-    for i, geom in enumerate(geoms):
-        if geom is None or geom.is_empty:
-            continue
-        props = {p: _plain(col[i]) for p, col in zip(properties, columns, strict=True)}
-        features.append(
-            {
-                "type": "Feature",
-                "properties": props,
-                "geometry": json.loads(shapely.to_geojson(geom)),
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    return [
+        None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom))
+        for geom in geoms
+    ]
 
 
 class PropertyStyledGeoJson(Layer):

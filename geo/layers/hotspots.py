@@ -274,6 +274,7 @@ def rates_choropleth_layer(
     min_count: int = MIN_COUNT,
     simplify_tolerance: float | None = None,
     precision: int = 5,
+    geometry_json: str | None = None,
     name: str = "每千户案件数",
     legend: bool = True,
     labels: Mapping[str, str] | None = None,
@@ -297,8 +298,8 @@ def rates_choropleth_layer(
     min_count
         Units with fewer cases are left off the layer (their rate would reveal the count);
         draw unit outlines separately if the gaps need explaining.
-    simplify_tolerance, precision
-        See :func:`feature_collection`.
+    simplify_tolerance, precision, geometry_json
+        See :func:`feature_collection` (``geometry_json``: a column of ``units``).
     labels
         Texts by key (see :data:`LABELS`), for a page in another language.
 
@@ -330,11 +331,14 @@ def rates_choropleth_layer(
     props = kept[[name_col, count]].copy()
     props["rate"] = np.round(values, 1)
     props["fill"] = fills
+    if geometry_json:
+        props[geometry_json] = kept[geometry_json].to_numpy()
     data = feature_collection(
         gpd.GeoDataFrame(props, geometry=kept.geometry.to_numpy(), crs=kept.crs),
         [name_col, count, "rate", "fill"],
         precision=precision,
         simplify_tolerance=simplify_tolerance,
+        geometry_json=geometry_json,
     )
     layer = PropertyStyledGeoJson(
         data,
@@ -363,6 +367,7 @@ def hotspot_layer(
     min_count: int = MIN_COUNT,
     simplify_tolerance: float | None = None,
     precision: int = 5,
+    geometry_json: str | None = None,
     name: str = "热点分析 (Gi*)",
     legend: bool = True,
     labels: Mapping[str, str] | None = None,
@@ -402,11 +407,14 @@ def hotspot_layer(
     props["fill"] = units["hotspot"].map(HOTSPOT_COLOURS).to_numpy()
     columns += ["z", "p", "class", "fill"]
     tooltip += [("z", text["z"]), ("p", text["p"]), ("class", text["class"])]
+    if geometry_json:
+        props[geometry_json] = units[geometry_json].to_numpy()
     data = feature_collection(
         gpd.GeoDataFrame(props, geometry=units.geometry.to_numpy(), crs=units.crs),
         columns,
         precision=precision,
         simplify_tolerance=simplify_tolerance,
+        geometry_json=geometry_json,
     )
     layer = PropertyStyledGeoJson(data, name=name, tooltip_fields=tooltip)
     layer.add_to(parent)

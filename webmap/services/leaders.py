@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from h3.api import numpy_int as h3_int
-from libpysal.weights import W
+from libpysal.graph import Graph
 from sqlalchemy.orm import Session
 
 from geo.density import (
@@ -40,7 +40,9 @@ from geo.hotspots import (
     getis_ord,
     gi_data_problem,
     spatial_weights,
+    star_graph,
 )
+from geo.layers.elements import geometry_dicts
 from models import case_cube, places
 from models import hotspots as case_queries
 from models.cache import DataStamp, StampedCache, data_stamp
@@ -52,6 +54,7 @@ from webmap.services.leaders_query import (
 )
 
 __all__ = [
+    "GEOMETRY_JSON",
     "LAYERS",
     "PERMUTATIONS",
     "TOLERANCE",
@@ -64,6 +67,7 @@ __all__ = [
     "mask_small",
     "parse_query",
     "shown",
+    "warm",
 ]
 
 PERMUTATIONS = 999
@@ -74,6 +78,8 @@ HEAT_RESOLUTION = {"city": 7, "county": 8, "township": 9}
 MONTHLY_RESOLUTION = {"city": 6, "county": 7, "township": 8}
 # Simplification of analysis polygons (degrees) by viewed level.
 TOLERANCE = {"city": 0.002, "county": 0.0005, "township": 0.0001}
+# Column of the rates and Gi* frames holding each unit's outline as ready GeoJSON.
+GEOMETRY_JSON = "geojson"
 # A raster of about a hexagon's width, as the page's heatmap blurs it (pattern agreement).
 AGREEMENT_CELL = {"city": 0.01, "county": 0.004, "township": 0.0015}
 CACHE_SIZE = 8
@@ -104,7 +110,7 @@ class Analysis:
         monthly_counts: pd.DataFrame,
         villages: gpd.GeoDataFrame,
         query: LeadersQuery,
-        weights: Callable[[gpd.GeoDataFrame], W],
+        weights: Callable[[gpd.GeoDataFrame], Graph],
         place_names: dict[str, str] | None = None,
     ) -> None:
         self.total = total
@@ -220,7 +226,6 @@ def class_counts(hotspots: pd.DataFrame) -> dict[str, int]:
 # Compute and cache
 
 _results: StampedCache[Analysis] = StampedCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
-_weights: StampedCache[W] = StampedCache(maxsize=8)
 
 
 def analysis(
@@ -233,7 +238,7 @@ def analysis(
     """
     stamp = stamp or data_stamp(session)
     key = (generation_id, replace(query, layer="heat"))
-    return _results.get_or_build(stamp, key, lambda: _compute(session, generation_id, query))
+    return _results.get_or_build(stamp, key, lambda: _compute(session, generation_id, query, stamp))
 
 
 def _with_rates(units: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -266,23 +271,33 @@ def _agreement(fine: pd.DataFrame, heat: gpd.GeoDataFrame, level: str) -> float 
         return None
 
 
-def _hotspots(
-    villages: gpd.GeoDataFrame, query: LeadersQuery, weights: Callable[[Any], W]
-) -> tuple[gpd.GeoDataFrame, int, float, tuple[str, dict[str, int]] | None]:
-    """Gi* classes of the villages with a value, the number tested, the seconds taken, and
-    why Gi* was not run (``geo.hotspots.gi_data_problem``) when the filter left too little.
+def _tested(villages: gpd.GeoDataFrame, gi: str) -> tuple[gpd.GeoDataFrame, str]:
+    """The villages Gi* tests (those with a value) and the column it tests.
 
     Rates are Empirical Bayes rates (esda), so a small village's single case does not make
-    it a hot spot; a village with no case is never cold merely because it is empty.
+    it a hot spot.  Which villages have a rate depends on their households only, so the
+    tested set (and its weights) is the same for every filter of an area.
     """
-    counts = villages["count"].to_numpy(dtype=float)
-    households = villages["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    if query.gi == "rate":
+    if gi == "rate":
+        counts = villages["count"].to_numpy(dtype=float)
+        households = villages["households"].astype("Float64").to_numpy(float, na_value=np.nan)
         villages = villages.assign(rate_eb=eb_rates(counts, households))
         value = "rate_eb"
     else:
         value = "count"
-    tested = villages[np.isfinite(villages[value].to_numpy(dtype=float))].reset_index(drop=True)
+    keep = np.isfinite(villages[value].to_numpy(dtype=float))
+    return villages[keep].reset_index(drop=True), value
+
+
+def _hotspots(
+    villages: gpd.GeoDataFrame, query: LeadersQuery, weights: Callable[[Any], Graph]
+) -> tuple[gpd.GeoDataFrame, int, float, tuple[str, dict[str, int]] | None]:
+    """Gi* classes of the villages with a value, the number tested, the seconds taken, and
+    why Gi* was not run (``geo.hotspots.gi_data_problem``) when the filter left too little.
+
+    A village with no case is never cold merely because it is empty.
+    """
+    tested, value = _tested(villages, query.gi)
     problem = gi_data_problem(tested["count"].to_numpy(dtype=float))
     started = time.perf_counter()
     if problem is None and len(tested) >= 3:
@@ -313,52 +328,132 @@ def _hotspots(
     return hot, len(tested), seconds, problem
 
 
-def _compute(session: Session, generation_id: int, query: LeadersQuery) -> Analysis:
+# What a cold filter reuses, kept per data stamp: the cube in memory (cases), the units of
+# an area with their households and outlines, and Gi* weights (boundaries only).
+_cubes: StampedCache[case_cube.Cube] = StampedCache(maxsize=1)
+_units: StampedCache[Any] = StampedCache(maxsize=64)
+_weights: StampedCache[Graph] = StampedCache(maxsize=32)
+
+
+def _cube(session: Session, stamp: DataStamp) -> case_cube.Cube:
+    """The count cube in memory; the stale check and the load run only when cases changed."""
+
+    def load() -> case_cube.Cube:
+        case_cube.ensure_fresh(session)
+        return case_cube.load(session)
+
+    return _cubes.get_or_build(stamp, "cube", load)
+
+
+def _area_units(
+    session: Session,
+    generation_id: int,
+    stamp: DataStamp,
+    *,
+    level: str,
+    prefix: str,
+    tolerance: float,
+) -> pd.DataFrame:
+    """The units of an area with their outlines made ready for maps (``GEOMETRY_JSON``)."""
+
+    def build() -> pd.DataFrame:
+        units = case_queries.units(session, generation_id, level=level, prefix=prefix)
+        frame = gpd.GeoDataFrame(units, geometry="geometry", crs="EPSG:4326")
+        # Simplified once over the whole area (shared borders stay shared), not per filter.
+        return units.assign(**{GEOMETRY_JSON: geometry_dicts(frame, 5, tolerance)})
+
+    return _units.get_or_build(stamp.boundaries(), (generation_id, level, prefix, tolerance), build)
+
+
+def _gi_weights(generation_id: int, stamp: DataStamp) -> Callable[[gpd.GeoDataFrame], Graph]:
+    def weights(tested: gpd.GeoDataFrame) -> Graph:
+        key = (generation_id, tuple(tested["code"]))
+        return _weights.get_or_build(
+            stamp.boundaries(), key, lambda: star_graph(spatial_weights(tested, kind="queen"))
+        )
+
+    return weights
+
+
+def _counted(units: pd.DataFrame, counts: pd.Series) -> gpd.GeoDataFrame:
+    """``units`` with each one's case count (0 for none) and rate per 1,000 households."""
+    found = counts.reindex(units["code"].to_numpy(), fill_value=0).to_numpy(dtype=np.int64)
+    return _with_rates(units.assign(count=found))
+
+
+def _compute(
+    session: Session, generation_id: int, query: LeadersQuery, stamp: DataStamp
+) -> Analysis:
     case_filter = query.case_filter()
     level = query.level
-    case_cube.ensure_fresh(session)
-    stamp = data_stamp(session).boundaries()
-    heat_counts = case_cube.cell_counts(session, case_filter, resolution=HEAT_RESOLUTION[level])
-    monthly_counts = case_cube.cell_counts(
-        session, case_filter, resolution=MONTHLY_RESOLUTION[level], by_month=True
-    )
-    fine = case_cube.cell_counts(
-        session, case_filter, resolution=min(HEAT_RESOLUTION[level] + 1, max(case_cube.RESOLUTIONS))
-    )
-    rates = _with_rates(
-        case_queries.unit_case_counts(
-            session, generation_id, case_filter, level=query.rate_unit, cube=True
-        )
-    )
+    cube = _cube(session, stamp)
     # Gi* needs every village's neighbours: a township view tests the villages of its county
     # and shows its own; wider views test the villages of the area itself.
     study_prefix = query.prefix[:6] if level == "township" else query.prefix
-    villages = _with_rates(
-        case_queries.unit_case_counts(
-            session, generation_id, case_filter, level="village", prefix=study_prefix, cube=True
-        )
+    tolerance = TOLERANCE[level]
+    rate_units = _area_units(
+        session,
+        generation_id,
+        stamp,
+        level=query.rate_unit,
+        prefix=query.prefix,
+        tolerance=tolerance,
     )
-    place_names = places.parent_names(session, generation_id, prefix=study_prefix)
+    village_units = _area_units(
+        session, generation_id, stamp, level="village", prefix=study_prefix, tolerance=tolerance
+    )
+    place_names = _units.get_or_build(
+        stamp.boundaries(),
+        ("names", generation_id, study_prefix),
+        lambda: places.parent_names(session, generation_id, prefix=study_prefix),
+    )
     # Everything is read: give the connection back to the pool before the CPU-bound part
-    # (hexagons, Gi*), so other requests are not starved of connections meanwhile.  Objects
-    # the caller loaded stay readable; the session reconnects if it is used again.
+    # (sums, hexagons, Gi*), so other requests are not starved of connections meanwhile.
+    # Objects the caller loaded stay readable; the session reconnects if it is used again.
     session.close()
+    heat_counts = cube.cell_counts(case_filter, resolution=HEAT_RESOLUTION[level])
+    monthly_counts = cube.cell_counts(
+        case_filter, resolution=MONTHLY_RESOLUTION[level], by_month=True
+    )
+    fine = cube.cell_counts(
+        case_filter, resolution=min(HEAT_RESOLUTION[level] + 1, max(case_cube.RESOLUTIONS))
+    )
     heat = bins_from_counts(heat_counts)
-
-    def weights(tested: gpd.GeoDataFrame) -> W:
-        key = (generation_id, tuple(tested["code"]))
-        return _weights.get_or_build(stamp, key, lambda: spatial_weights(tested, kind="queen"))
-
     months = monthly_counts.groupby("month")["count"].sum().sort_index().rename("count")
     return Analysis(
         total=int(heat_counts["count"].sum()),
         months=months,
         heat=heat,
-        rates=rates,
+        rates=_counted(rate_units, cube.unit_counts(case_filter, level=query.rate_unit)),
         agreement=_agreement(fine, heat, level),
         monthly_counts=monthly_counts,
-        villages=villages,
+        villages=_counted(village_units, cube.unit_counts(case_filter, level="village")),
         query=query,
-        weights=weights,
+        weights=_gi_weights(generation_id, stamp),
         place_names=place_names,
     )
+
+
+def warm(session: Session, generation_id: int) -> None:
+    """Load what cold filters reuse: the cube, and the units and Gi* weights of the city and
+    of each county (every township view tests its county's villages).
+
+    ``qungong run`` calls it in the server's first process before it forks its workers, so
+    they start with it in (shared) memory; it takes a few seconds.
+    """
+    stamp = data_stamp(session)
+    _cube(session, stamp)
+    counties = case_queries.units(session, generation_id, level="county", prefix="")
+    weights = _gi_weights(generation_id, stamp)
+    for prefix in ["", *(code[:6] for code in counties["code"])]:
+        view = "county" if prefix else "city"
+        # The city shows townships' rates, a county its villages' (RATE_UNIT); a township
+        # view draws its county's villages finer: left to its first request.
+        for level in ("township", "village") if not prefix else ("village",):
+            units = _area_units(
+                session, generation_id, stamp, level=level, prefix=prefix, tolerance=TOLERANCE[view]
+            )
+        for gi in ("rate", "count"):
+            tested, _value = _tested(_with_rates(units.assign(count=0)), gi)
+            if len(tested) >= 3:
+                weights(tested)

@@ -21,6 +21,7 @@ from geo.density import suppress_small as drop_small
 from geo.layers.elements import feature_collection
 from geo.layers.hotspots import HOTSPOT_LABELS
 from webmap.services.leaders import (
+    GEOMETRY_JSON,
     PERMUTATIONS,
     TOLERANCE,
     TOP_N,
@@ -95,7 +96,7 @@ def rates_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     collection = feature_collection(
         kept,
         ["code", "name", "households", "count", "rate"],
-        simplify_tolerance=TOLERANCE[query.level],
+        geometry_json=GEOMETRY_JSON,
     )
     return {**collection, **_meta(query, result), "unit": query.rate_unit}
 
@@ -107,7 +108,7 @@ def hotspots_geojson(query: LeadersQuery, result: Analysis) -> dict[str, Any]:
     collection = feature_collection(
         hs,
         ["code", "name", "count", "rate", "gi_z", "gi_p", "hotspot"],
-        simplify_tolerance=TOLERANCE[query.level],
+        geometry_json=GEOMETRY_JSON,
     )
     return {
         **collection,

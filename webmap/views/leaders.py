@@ -30,15 +30,15 @@ from geo.layers.hotspots import (
 )
 from geo.layers.offline import localize, offline_map
 from models import places
-from models.cache import StampedCache, data_stamp
+from models.cache import DataStamp, StampedCache, data_stamp
 from models.schema import CASE_KINDS, CASE_STATUSES
 from webmap.access import rule, scoped_code
 from webmap.errors import NotFound
 from webmap.services.leaders import (
     CACHE_SECONDS,
+    GEOMETRY_JSON,
     LAYERS,
     PERMUTATIONS,
-    TOLERANCE,
     Analysis,
     LeadersQuery,
     analysis,
@@ -125,59 +125,93 @@ class LeadersContext(MacroElement):
         self.control = control
 
 
-def _outline_config(session: Session, generation_id: int, query: LeadersQuery) -> dict[str, Any]:
-    prefix = query.prefix
-    level = query.level
-    if level == "city":
-        shown = [("county", _("县市区"), True), ("township", _("乡镇（街道）"), True)]
-        drill = "county"
-    elif level == "county":
-        shown = [("county", _("县市区"), False), ("township", _("乡镇（街道）"), True)]
-        drill = "township"
-    else:
-        shown = [("township", _("乡镇（街道）"), False), ("village", _("村（社区）"), True)]
-        drill = None
-    clip_level = "county" if level == "city" else places.level_of(query.area)
-    outlines = []
-    for unit_level, label, _clickable in shown:
+# Outlines, stations and extents of an area: boundaries and registers only, so kept across
+# filters (a cold filter then reads no geometry) until an import or activation.
+_context: StampedCache[Any] = StampedCache(maxsize=64)
+
+
+def _outlines(
+    session: Session, generation_id: int, stamp: DataStamp, *, level: str, prefix: str
+) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
         data = places.units_geojson(
             session,
             generation_id,
-            level=unit_level,
+            level=level,
             prefix=prefix,
-            tolerance=OUTLINE_TOLERANCE[unit_level],
+            tolerance=OUTLINE_TOLERANCE[level],
         )
         for feature in data["features"]:
             feature["properties"].pop("parent", None)
-        outlines.append({"level": unit_level, "name": label, "data": data})
-    return {
-        "outlines": outlines,
-        "drillLevel": drill,
-        # Thousands of stations at city scale are fetched only if the layer is switched on.
-        "stations": None
-        if level == "city"
-        else places.stations_compact(session, generation_id, prefix=prefix),
-        "stationsUrl": url_for("api.stations", area=query.area or None),
-        "stationsShown": level == "township",
-        # What the page draws is clipped to the area viewed (the heatmap's blur spills over).
-        "clip": places.area_outline(
+        return data
+
+    return _context.get_or_build(
+        stamp.boundaries(), ("outlines", generation_id, level, prefix), build
+    )
+
+
+def _area_context(
+    session: Session, generation_id: int, query: LeadersQuery, stamp: DataStamp
+) -> tuple[Any, Any, Any]:
+    """Stations (None at city scale: fetched only if the layer is switched on), the outline
+    the page's drawing is clipped to (the heatmap's blur spills over) and the bounds."""
+    prefix, level = query.prefix, query.level
+    clip_level = "county" if level == "city" else places.level_of(query.area)
+
+    def build() -> tuple[Any, Any, Any]:
+        stations = (
+            None
+            if level == "city"
+            else places.stations_compact(session, generation_id, prefix=prefix)
+        )
+        clip = places.area_outline(
             session,
             generation_id,
             level=clip_level,
             prefix=prefix,
             tolerance=OUTLINE_TOLERANCE.get(clip_level, OUTLINE_TOLERANCE["village"]),
-        ),
-        "bounds": places.extent(session, generation_id, prefix=prefix, level="county")
-        if level == "city"
-        else places.extent(
-            session, generation_id, prefix=prefix, level=places.level_of(query.area)
-        ),
+        )
+        bounds = places.extent(session, generation_id, prefix=prefix, level=clip_level)
+        return stations, clip, bounds
+
+    return _context.get_or_build(stamp.boundaries(), ("area", generation_id, query.area), build)
+
+
+def _outline_config(
+    session: Session, generation_id: int, query: LeadersQuery, stamp: DataStamp
+) -> dict[str, Any]:
+    level = query.level
+    if level == "city":
+        shown = [("county", _("县市区")), ("township", _("乡镇（街道）"))]
+        drill = "county"
+    elif level == "county":
+        shown = [("county", _("县市区")), ("township", _("乡镇（街道）"))]
+        drill = "township"
+    else:
+        shown = [("township", _("乡镇（街道）")), ("village", _("村（社区）"))]
+        drill = None
+    outlines = [
+        {
+            "level": unit_level,
+            "name": label,
+            "data": _outlines(session, generation_id, stamp, level=unit_level, prefix=query.prefix),
+        }
+        for unit_level, label in shown
+    ]
+    stations, clip, bounds = _area_context(session, generation_id, query, stamp)
+    return {
+        "outlines": outlines,
+        "drillLevel": drill,
+        "stations": stations,
+        "stationsUrl": url_for("api.stations", area=query.area or None),
+        "stationsShown": level == "township",
+        "clip": clip,
+        "bounds": bounds,
     }
 
 
 def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) -> None:
     names = layer_labels()
-    tolerance = TOLERANCE[query.level]
     labels = map_labels()
     if query.layer == "heat":
         heatmap_layer(m, result.heat, name=names["heat"], labels=labels)
@@ -194,7 +228,7 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
             rates_choropleth_layer(
                 m,
                 result.rates,
-                simplify_tolerance=tolerance,
+                geometry_json=GEOMETRY_JSON,
                 name=names["rates"],
                 labels=labels,
             )
@@ -210,7 +244,7 @@ def _add_analysis_layer(m: folium.Map, query: LeadersQuery, result: Analysis) ->
         hotspot_layer(
             m,
             shown,
-            simplify_tolerance=tolerance,
+            geometry_json=GEOMETRY_JSON,
             name=names["hotspots"],
             labels=labels,
         )
@@ -280,7 +314,7 @@ def _pieces(query: LeadersQuery) -> tuple[Any, dict[str, Any]]:
             stamp = data_stamp(session)
             key = (generation.id, query, str(get_locale()), request.script_root)
             pieces = _pages.get_or_build(
-                stamp, key, lambda: _build_page(session, generation.id, query)
+                stamp, key, lambda: _build_page(session, generation.id, query, stamp)
             )
     return generation, pieces
 
@@ -357,14 +391,16 @@ def _base_map() -> folium.Map:
     )
 
 
-def _build_page(session: Session, generation_id: int, query: LeadersQuery) -> dict[str, Any]:
+def _build_page(
+    session: Session, generation_id: int, query: LeadersQuery, stamp: DataStamp
+) -> dict[str, Any]:
     """Map pieces (header, body, script) and side-panel figures of one page state."""
     problem = assets_problem(current_app)
     if problem:
         raise AssetsMissing(problem)
-    result = analysis(session, generation_id, query)
+    result = analysis(session, generation_id, query, stamp=stamp)
     m = _base_map()
-    config = _outline_config(session, generation_id, query)
+    config = _outline_config(session, generation_id, query, stamp)
     bounds = config.pop("bounds")
     if bounds:
         # Before any layer is added, so the heatmap and outlines are drawn once, at the
