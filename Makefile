@@ -13,13 +13,17 @@ demo: setup
 	$(QG) demo ensure
 	QUNGONG_DEMO=1 $(QG) run --host 127.0.0.1 --port 5000
 
-# The full suite (CI), the full-network tests included.
+# The full suite (CI), the full-network tests included. It runs in TEST_WORKERS processes
+# (pytest-xdist), each with its own throwaway PostGIS cluster; a module's tests stay together
+# so its module-scoped fixtures (the full network) are built once. TEST_WORKERS=0 runs it in
+# one process.
+TEST_WORKERS ?= 2
 test: setup
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
-# Everything but the full-network tests: a few minutes instead of several.
+# Everything but the full-network tests.
 test-fast: setup
-	$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not slow" $(PYTEST_ARGS)
 
 setup: system python assets
 

@@ -19,11 +19,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def _secret_key(instance: Path) -> str:
     # A key per installation, kept in the instance folder so sessions survive restarts.
+    # Written beside it (readable by the owner only from the start) and linked into place, so
+    # processes starting together (gunicorn workers, test workers) all end up with one key and
+    # none reads a half-written file.
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        draft = instance / f".secret_key.{os.getpid()}"
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the installation's key
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

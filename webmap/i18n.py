@@ -7,6 +7,7 @@ separate compile step and a stale ``.mo`` can never be served.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -29,8 +30,12 @@ def compile_catalogues(source: Path, target: Path) -> list[Path]:
         mo.parent.mkdir(parents=True, exist_ok=True)
         with po.open("rb") as f:
             catalog = read_po(f)
-        with mo.open("wb") as f:
+        # Written aside and renamed into place: a process starting at the same moment reads
+        # the old catalogue or the new one, never half of one.
+        draft = mo.with_name(f".{mo.name}.{os.getpid()}")
+        with draft.open("wb") as f:
             write_mo(f, catalog)
+        os.replace(draft, mo)
         written.append(mo)
     return written
 

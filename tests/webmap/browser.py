@@ -83,6 +83,8 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
         violations: list[str] = []
         context.add_init_script(_REPORT_CSP)
         page = context.new_page()
+        # Navigations wait up to a minute: two test workers share the machine with Chromium.
+        page.set_default_navigation_timeout(60_000)
         page.on("request", lambda request: requests.append(request.url))
         page.on(
             "console",

@@ -23,7 +23,7 @@ def test_size_fits_two_cores_and_pool_follows_threads():
     assert ServerSize(workers=2, threads=8).pool_size == 8
 
 
-def _wait_for(url: str, seconds: float = 60) -> urllib.request.addinfourl:
+def _wait_for(url: str, seconds: float = 120) -> urllib.request.addinfourl:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -57,6 +57,12 @@ def test_qungong_run_serves_with_gunicorn_workers(db_url):
         assert len(children) == 2
     finally:
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
+        try:
+            output, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Never leave a server behind for the next test, even when this one failed.
+            subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+            proc.kill()
+            output, _ = proc.communicate()
     assert "2 workers x 4 threads" in output
     assert "Booting worker" in output
