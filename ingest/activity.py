@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from geo.attribution import GroupIndex
 from geo.coords import canonical_source
-from ingest.area import refuse_outside
+from ingest.area import confine_review_items, refuse_outside
 from ingest.cases import CASE_HEADERS, case_fields
 from ingest.errors import IngestError, database_guard
 from ingest.files import Limits, check_upload_size, file_sha256
@@ -271,6 +271,9 @@ def _run(
         duplicates = spec.duplicates(session)
     _report_duplicates(duplicates, report)
     items = review_items(table, rows, records, item=spec.item, report=report)
+    if confine_review_items(report, items, options.area):
+        report.status = "rejected"
+        return
     report.counts["review"] = len(items)
     if not options.commit:
         report.status = "dry_run"

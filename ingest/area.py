@@ -9,6 +9,7 @@ command line runs as the operator and passes no area.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,3 +55,42 @@ def refuse_outside(
             "只能导入本辖区的数据（未写入）",
         )
     return len(outside)
+
+
+def confine_review_items(
+    report: ImportReport, items: list[dict[str, Any]], area: str | None
+) -> int:
+    """Keep an area-limited import's review items inside the uploader's area; refusals.
+
+    A row that could not be placed goes to the review queue with its candidate units.  For a
+    county or township user those candidates are cut to the user's area (a row placed outside
+    it would be refused anyway, :func:`refuse_outside`), and the item is filed under the
+    user's county, so it shows in the uploader's queue and in no other area's.  A row whose
+    candidates all lie outside the area is an error, like a placed row outside it.
+
+    Returns the number of refused rows (each one reported); ``items`` is changed in place.
+    """
+    if not area:
+        return 0
+    prefix = area_prefix(area)
+    if len(prefix) < 6:
+        return 0  # city-wide: every item is the user's
+    refused = 0
+    for item in items:
+        units = item["candidates"]["units"]
+        inside = [unit for unit in units if str(unit["code"]).startswith(prefix)]
+        if units and not inside:
+            where = f"row {item['row_number']}"
+            report.add(
+                "error",
+                where,
+                f"{report.file}, {where}: every place the address may be lies outside your "
+                f"area {area}; you may import only inside it (nothing written)",
+                f"{report.file}（{where}）：地址的可能位置都不在您的辖区 {area} 内，"
+                "只能导入本辖区的数据（未写入）",
+            )
+            refused += 1
+            continue
+        item["candidates"]["units"] = inside
+        item["county_code"] = prefix[:6]
+    return refused

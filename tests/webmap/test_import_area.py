@@ -11,8 +11,10 @@ from shapely.geometry import box, mapping
 from sqlalchemy import text
 
 from ingest.activity import import_cases, import_visits
+from ingest.area import confine_review_items
 from ingest.boundaries import import_boundaries
 from ingest.registers import import_officers, import_stations, import_teams
+from ingest.report import ImportReport
 from models.db import engine_for, transaction
 from models.users import create_user
 from tests.factories import load_tiny_network
@@ -123,3 +125,40 @@ def test_township_staff_import_their_own_area_on_the_staff_page(client, auth, db
     accepted = check("站点名称,村代码\n一站,430525100201\n二站,430525100202\n")
     assert accepted.status_code == 200
     assert "检查通过" in accepted.get_data(as_text=True)
+
+
+def test_review_items_of_an_area_import_stay_in_the_area(db_url, tmp_path):
+    # 田心村 exists in both townships: for the county's operator the row is ambiguous between
+    # them; for 竹市镇's staff the item keeps only the candidate inside 竹市镇 and is filed
+    # under the county, so it shows in no other area's queue.
+    load_tiny_network(db_url)
+    path = tmp_path / "案件.csv"
+    path.write_text("编号,类型,日期,地址\nC1,信访,2013-01-02,洞口县田心村\n", encoding="utf-8")
+    report = import_cases(db_url, path, commit=True, area=TOWNSHIP)
+    assert report.status == "committed", report.to_text("en")
+    with engine_for(db_url).connect() as conn:
+        county, candidates = conn.execute(
+            text("SELECT county_code, candidates FROM review_item")
+        ).one()
+    assert county == "430525"
+    assert [u["code"] for u in candidates["units"]] == ["430525100201"]
+
+
+def test_a_review_item_only_outside_the_area_is_refused():
+    report = ImportReport(kind="cases", file="案件.csv", sha256="")
+    outside = {"code": "430525101201", "name": "田心村"}
+    inside = {"code": "430525100201", "name": "田心村"}
+    items = [
+        {"row_number": 2, "county_code": None, "candidates": {"units": [outside]}},
+        {"row_number": 3, "county_code": None, "candidates": {"units": [inside, outside]}},
+        {"row_number": 4, "county_code": None, "candidates": {"units": []}},
+    ]
+    assert confine_review_items(report, items, TOWNSHIP) == 1
+    [error] = report.errors
+    assert error.where == "row 2"
+    assert "案件.csv" in error.message
+    assert f"outside your area {TOWNSHIP}" in error.message
+    assert items[1]["candidates"]["units"] == [inside]
+    assert items[1]["county_code"] == items[2]["county_code"] == "430525"
+    # the operator and city-wide staff keep every candidate
+    assert confine_review_items(ImportReport(kind="cases", file="x", sha256=""), items, None) == 0
