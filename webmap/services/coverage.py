@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from geo.coverage import COMPONENTS, Standard, Weights, gap_scores, group_measures, reasons, roll_up
+from geo.density import MIN_COUNT as DENSITY_MIN_COUNT
+from geo.density import small_counts
 from geo.roads import nearest_along_roads, pairs_along_roads, road_graph
 from models import coverage as db
 from models import roads as road_db
@@ -37,8 +39,8 @@ __all__ = [
 
 LEVELS = ("group", "village", "township", "county")
 _DEPTH = ("province", "city", "county", "township", "village", "group")
-#: privacy: case counts from 1 to 4 are shown as "<5".
-MIN_COUNT = 5
+#: privacy: case counts from 1 to 4 are shown as "<5" (the one rule, geo.density.small_counts).
+MIN_COUNT = DENSITY_MIN_COUNT
 #: the columns of ``qungong coverage`` (issue #11), then the rest of the measures.
 EXPORT_COLUMNS = (
     "code",
@@ -260,7 +262,7 @@ def with_reasons(result: CoverageResult, rows: pd.DataFrame | None = None) -> pd
     frame = result.frame if rows is None else rows
     out = frame.copy()
     # A rate would give away a count under five (households are public): say "—" instead.
-    small = (out["cases"] > 0) & (out["cases"] < MIN_COUNT)
+    small = small_counts(out["cases"].to_numpy())
     shown = out.assign(cases_per_1000=out["cases_per_1000"].where(~small))
     out["reason"] = reasons(shown, reason_templates(), weights=result.query.weights)
     return out
@@ -268,7 +270,7 @@ def with_reasons(result: CoverageResult, rows: pd.DataFrame | None = None) -> pd
 
 def _masked_cases(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
-    small = (out["cases"] > 0) & (out["cases"] < MIN_COUNT)
+    small = small_counts(out["cases"].to_numpy())
     out["cases"] = out["cases"].astype(object).where(~small, f"<{MIN_COUNT}")
     out["cases_per_1000"] = out["cases_per_1000"].round(1).astype(object).where(~small, None)
     return out

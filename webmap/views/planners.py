@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from jinja2 import Template
 
 from geo.coverage import COMPONENTS
+from geo.density import small_counts
 from geo.layers.coverage import gap_layer
 from geo.layers.offline import offline_map
 from models import coverage as db
@@ -110,7 +111,7 @@ def _page(session: Any, query: Any, user_area: str) -> dict[str, Any]:
     )
     data = geojson(session, shown, tolerance=TOLERANCE[map_level])
     top = with_reasons(table, table.frame.head(TOP_N))
-    small = (top["cases"] > 0) & (top["cases"] < MIN_COUNT)
+    small = small_counts(top["cases"].to_numpy())
     gen_id = table.generation_id
     user_prefix = places.area_prefix(user_area)
     county = query.area[:6] + "000000" if level in ("county", "township", "village") else ""
