@@ -55,12 +55,13 @@ _BRANCHES = 600
 # VROOM's exploration level by size: level 5 took 11-26 s on 280 stops.
 _VROOM_MAX_STOPS = 150
 # PyVRP's effort on one tour per round: iterations x stops (an iteration costs about as much
-# as the tour is long), so every size gets about the same CPU time: ~0.8 s for two rounds on
-# 51-200 stops, 1.7 s on 280 (bench/routing_bench.py).  Two rounds, each followed by an
-# OR-Tools descent, reach 0.4% over the TSPLIB optima on average; one round of 1,000
-# iterations stayed at 0.6%.  A count, not a clock, so plans are reproducible.
-_PYVRP_EFFORT = 150_000
-_PYVRP_MAX_ITERATIONS = 1_500
+# as the tour is long), so every size gets about the same CPU time.  Measured on TSPLIB 51-280
+# stops on a quiet 2-core machine (bench/routing_bench.py), two rounds each followed by an
+# OR-Tools descent: 150,000 gave 0.37% over the optima on average in 2.8 s per tour (max
+# 3.5 s); 75,000 gives 0.48% in 1.6 s (max 2.6 s, the OR-Tools descents); 50,000 drops to
+# 0.74%.  A count, not a clock, so plans are reproducible.
+_PYVRP_EFFORT = 75_000
+_PYVRP_MAX_ITERATIONS = 750
 _ROUNDS = 2
 
 
@@ -410,7 +411,7 @@ def solve(problem: RoutingProblem) -> RoutePlan:
     One tour (a single day): PyVRP's iterated local search, then OR-Tools' descent from its
     plan, twice.  PyVRP moves stops and chains about but never reverses a stretch of the
     tour; OR-Tools' 2-opt and Lin-Kernighan do, and PyVRP's next round starts from there
-    (on TSPLIB 51-280 stops: 0.4% over the optimum on average, against 1.5% for VROOM then
+    (on TSPLIB 51-280 stops: 0.5% over the optimum on average, against 1.5% for VROOM then
     OR-Tools).  Several days: VROOM's plan improved by one OR-Tools descent, because only
     OR-Tools balances the days (its span cost) and VROOM builds the multi-day plan fastest.
     Every step is limited by a count, not a clock, so the plan is the same on any machine.
