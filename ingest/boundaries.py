@@ -25,11 +25,11 @@ from ingest.errors import IngestError
 from ingest.fields import LEVELS, PARENT_LEVEL
 from ingest.files import Limits, VectorData, read_vector
 from ingest.hierarchy import Nesting, check_nesting, link_parents, to_metric
-from ingest.report import ImportReport
+from ingest.report import ImportReport, record_committed
 from models import units as unit_queries
 from models.db import transaction
 from models.registers import audit as audit_entry
-from models.registers import committed_batch, lock_imports, record_import
+from models.registers import committed_batch, lock_imports
 from models.schema import Generation
 
 KIND = "boundaries"
@@ -147,7 +147,7 @@ def import_boundaries(
         _write_units(session, gen.id, units, candidates, report, tolerance_m2=tolerance_m2)
         report.details["generation_created"] = created
         report.details["generation_active"] = gen.active
-        _record_batch(session, report, username=username)
+        record_committed(session, report, kind=KIND, username=username)
     return report
 
 
@@ -160,21 +160,6 @@ def _file_units(
     report.details.update({"crs": data.crs_source, "encoding": data.encoding, "layer": data.layer})
     with report.timed("check"):
         return prepare_units(data.frame, data.name, level=level, fields=fields, report=report)
-
-
-def _record_batch(session: Session, report: ImportReport, *, username: str) -> None:
-    """The committed import_batch row (with the report) for the file."""
-    report.status = "committed"
-    report.batch_id = record_import(
-        session,
-        kind=KIND,
-        filename=report.file,
-        sha256=report.sha256,
-        username=username,
-        status="committed",
-        counts=report.counts,
-        report=report.as_dict(),
-    )
 
 
 def _write_units(

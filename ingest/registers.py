@@ -25,7 +25,7 @@ from ingest.errors import IngestError
 from ingest.files import Limits, check_upload_size, file_sha256
 from ingest.points import PROBLEMS, read_points
 from ingest.register_units import RegisterKind, match_units
-from ingest.report import ImportReport
+from ingest.report import ImportReport, record_committed
 from ingest.tables import match_columns, read_table
 from models import registers as register_queries
 from models import units as unit_queries
@@ -347,17 +347,7 @@ def _write(
         register_queries.replace_officers(session, frame)
     else:
         register_queries.replace_teams(session, frame)
-    report.status = "committed"
-    report.batch_id = register_queries.record_import(
-        session,
-        kind=kind.kind,
-        filename=report.file,
-        sha256=report.sha256,
-        username=username,
-        status="committed",
-        counts=report.counts,
-        report=report.as_dict(),
-    )
+    record_committed(session, report, kind=kind.kind, username=username)
 
 
 def _records(

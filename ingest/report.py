@@ -9,6 +9,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from models.registers import record_import
+
 # Chinese first, English after: staff read the Chinese, the developers grep the English.
 _KIND_ZH = {
     "repair": "几何修复",
@@ -178,3 +182,21 @@ class ImportReport:
                 + ")"
             )
         return "\n".join(lines)
+
+
+def record_committed(session: Session, report: ImportReport, *, kind: str, username: str) -> None:
+    """Mark ``report`` committed and write its import_batch row (counts and report included).
+
+    The register and boundary importers' last step inside their transaction.
+    """
+    report.status = "committed"
+    report.batch_id = record_import(
+        session,
+        kind=kind,
+        filename=report.file,
+        sha256=report.sha256,
+        username=username,
+        status="committed",
+        counts=report.counts,
+        report=report.as_dict(),
+    )
