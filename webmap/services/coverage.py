@@ -16,8 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from geo.coverage import COMPONENTS, Standard, Weights, gap_scores, group_measures, reasons, roll_up
-from geo.density import MIN_COUNT as DENSITY_MIN_COUNT
-from geo.density import small_counts
+from geo.density import MIN_COUNT, small_counts
 from geo.roads import nearest_along_roads, pairs_along_roads, road_graph
 from models import coverage as db
 from models import roads as road_db
@@ -39,8 +38,6 @@ __all__ = [
 
 LEVELS = ("group", "village", "township", "county")
 _DEPTH = ("province", "city", "county", "township", "village", "group")
-#: privacy: case counts from 1 to 4 are shown as "<5" (the one rule, geo.density.small_counts).
-MIN_COUNT = DENSITY_MIN_COUNT
 #: the columns of ``qungong coverage`` (issue #11), then the rest of the measures.
 EXPORT_COLUMNS = (
     "code",

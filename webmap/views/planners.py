@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from jinja2 import Template
 
 from geo.coverage import COMPONENTS
-from geo.density import small_counts
+from geo.density import MIN_COUNT, small_counts
 from geo.layers.coverage import gap_layer
 from geo.layers.offline import offline_map
 from models import coverage as db
@@ -28,7 +28,6 @@ from models import roads as road_db
 from webmap.access import rule, scoped_code
 from webmap.errors import NotFound
 from webmap.services.coverage import (
-    MIN_COUNT,
     component_labels,
     coverage,
     geojson,
