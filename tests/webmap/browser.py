@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse
@@ -95,6 +96,20 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
         finally:
             context.close()
         assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
+def wait_for(page, function: str, arg: object = None, timeout_s: float = 10.0) -> None:
+    """Wait until the JavaScript ``function(arg)`` is truthy in the page.
+
+    Playwright's ``wait_for_function`` polls by evaluating a string inside the page, which the
+    app's Content-Security-Policy (no 'unsafe-eval') refuses whenever the condition is not
+    already true at the first check; ``page.evaluate`` from here is not subject to it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(function, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{function} still false after {timeout_s} s")
+        time.sleep(0.1)
 
 
 def login(page, base: str, username: str = "admin", password: str = "secret-pw-2026") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.leaders_factories import grid_cases, insert_cases, load_grid_network
-from tests.webmap.browser import browser_page, login, outside_host, serve
+from tests.webmap.browser import browser_page, login, outside_host, serve, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -71,8 +71,10 @@ def test_leader_filters_animates_switches_and_drills(app, auth, db_url):
         first = date.inner_text()
         assert first.startswith("2013-")
         page.click(".timecontrol-forward")
-        page.wait_for_function(
-            "(first) => document.querySelector('.timecontrol-date').innerText !== first", arg=first
+        wait_for(
+            page,
+            "(first) => document.querySelector('.timecontrol-date').innerText !== first",
+            first,
         )
         assert date.inner_text() > first
         assert page.locator(".leaflet-overlay-pane canvas").count() >= 1

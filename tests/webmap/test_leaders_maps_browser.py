@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.leaders_factories import HOT, grid_cases, insert_cases, load_grid_network
-from tests.webmap.browser import browser_page, login, outside_host, serve
+from tests.webmap.browser import browser_page, login, outside_host, serve, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -120,8 +120,8 @@ def test_monthly_frames_share_one_scale_and_the_panel_follows(app, auth, db_url)
         assert first.startswith("2013-01")
         assert page.get_attribute("#months tr.current", "data-month") == "2013-01"
         page.click(".timecontrol-forward")
-        page.wait_for_function(
-            "() => document.querySelector('#months tr.current').dataset.month === '2013-02'"
+        wait_for(
+            page, "() => document.querySelector('#months tr.current').dataset.month === '2013-02'"
         )
         assert page.inner_text("#frame-month").startswith("2013-02")
         assert page.get_attribute(".folium-map", "data-frame") == "2013-02"
@@ -149,10 +149,8 @@ def test_top_rows_zoom_and_the_print_sheet(app, auth, db_url):
         assert first.locator(".parents").inner_text() == "邵东县 › 廉桥镇"
         zoom = page.evaluate("() => qungongMap.getZoom()")
         first.click()
-        page.wait_for_function(
-            "(code) => qungongMap.getContainer().dataset.zoomedTo === code", arg=code
-        )
-        page.wait_for_function("(z) => qungongMap.getZoom() > z", arg=zoom)
+        wait_for(page, "(code) => qungongMap.getContainer().dataset.zoomedTo === code", code)
+        wait_for(page, "(z) => qungongMap.getZoom() > z", zoom)
         west, south, east, north = network.villages[code]
         assert page.evaluate(
             "([s, w, n, e]) => qungongMap.getBounds().contains([[s, w], [n, e]])",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.coverage_factories import GRID_CLOSED, GRID_COUNTY, load_grid_coverage
-from tests.webmap.browser import browser_page, login, outside_host, serve
+from tests.webmap.browser import browser_page, login, outside_host, serve, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def test_planner_finds_gaps_sites_stations_and_exports(app, auth, db_url, tmp_pa
         zoom_before = page.evaluate("qungongMap.getZoom()")
         page.locator("#gaps tbody tr").nth(0).click()
         # Leaflet animates the zoom: wait for it rather than for a fixed time.
-        page.wait_for_function(f"qungongMap.getZoom() > {zoom_before}", timeout=10_000)
+        wait_for(page, "(z) => qungongMap.getZoom() > z", zoom_before)
         assert page.evaluate("qungongMap.getZoom()") > zoom_before
         centre = page.evaluate("[qungongMap.getCenter().lat, qungongMap.getCenter().lng]")
         first = page.locator("#gaps tbody tr").nth(0).get_attribute("data-code")
